@@ -1,0 +1,31 @@
+# Satu Data Paser. `make help` lists the targets. Needs Python 3.11 with pip; uv is installed if missing.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+.PHONY: help venv run test lint
+
+# uv: on PATH, else where `pip install --user uv` puts it. Recursive (=) so it is looked up when a
+# recipe runs, i.e. after `venv` may have installed it.
+UV_USER_BIN = $(shell python3 -c 'import site; print(site.getuserbase())')/bin/uv
+UV = $(shell command -v uv 2>/dev/null || echo $(UV_USER_BIN))
+PYTEST_ARGS ?=
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+venv: ## create or update .venv from uv.lock (installs uv with pip first if it is missing)
+	@uv="$$(command -v uv || echo "$(UV_USER_BIN)")"; \
+	if [ ! -x "$$uv" ]; then \
+		echo "uv not found: python3 -m pip install --user uv"; \
+		python3 -m pip install --user --quiet uv \
+		|| python3 -m pip install --user --quiet --break-system-packages uv; \
+	fi; \
+	"$$uv" sync --frozen
+
+run: venv ## run the whole chain once on the demo data: drop -> raw -> warehouse -> release (data/releases/current)
+	"$(UV)" run satudata run --demo
+
+test: venv ## run every test, including the real Airflow scheduler test (about 2 minutes)
+	"$(UV)" run pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv ## ruff check of the whole repository
+	"$(UV)" run ruff check .

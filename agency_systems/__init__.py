@@ -1,0 +1,1 @@
+"""Demo agency systems: what Paser agencies deliver, built from real public data."""

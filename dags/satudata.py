@@ -1,0 +1,159 @@
+"""The platform's DAGs, generated from the catalog and chained by Assets.
+
+    ingest__<agency>__<dataset>   one per catalog dataset; emits raw__<agency>__<dataset>
+    build_warehouse               on any raw asset; emits warehouse
+    publish                       on warehouse: audit >> publish; emits release
+
+Parsing imports only the catalog reader, the zones and the Airflow SDK: each task imports its room
+inside its body and calls one function. A task that finds nothing new raises AirflowSkipException,
+so it emits no asset event and nothing downstream runs.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, AssetAny, AssetWatcher, task
+
+from ingestion.catalog import RELEASE_ASSET, WAREHOUSE_ASSET, DatasetEntry, load_catalog
+from ingestion.zones import Zones
+from orchestration.triggers import DropFolderTrigger
+
+START_DATE = pendulum.datetime(2025, 1, 1, tz="Asia/Makassar")  # Paser keeps WITA (UTC+8)
+TAGS = ["satudata"]
+
+
+def _record_error(context: dict) -> None:
+    """Failure callback: keep the task's exception as XCom `error`, which `satudata run` prints."""
+    exc = context.get("exception")
+    context["ti"].xcom_push(key="error", value=f"{type(exc).__name__}: {exc}")
+
+
+DEFAULT_ARGS = {"on_failure_callback": _record_error}
+
+
+def _schedule(entry: DatasetEntry, zones: Zones) -> list[Asset] | str:
+    """What starts an ingest: the drop-folder watcher, an external asset event, or a cron."""
+    trigger = entry.spec.trigger
+    if trigger.by == "file_drop":
+        watcher = AssetWatcher(
+            name=f"drop_folder__{entry.id}",
+            trigger=DropFolderTrigger(
+                data_dir=str(zones.root),
+                agency=entry.agency.code,
+                dataset=entry.name,
+                pattern=entry.spec.source.pattern,
+                poll_seconds=trigger.poll_seconds,
+            ),
+        )
+        return [Asset(f"drop__{entry.id}", watchers=[watcher])]
+    if trigger.by == "asset_event":
+        # An agency system posts to this asset through the REST API (POST /api/v2/assets/events).
+        return [Asset(f"signal__{entry.id}")]
+    assert trigger.schedule is not None  # the catalog reader guarantees it for by == schedule
+    return trigger.schedule
+
+
+def _ingest_dag(entry: DatasetEntry, zones: Zones) -> DAG:
+    with DAG(
+        dag_id=entry.ingest_dag_id,
+        description=f"{entry.agency.abbreviation}: {entry.spec.title} -> raw Parquet zone",
+        schedule=_schedule(entry, zones),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[*TAGS, "ingest", entry.agency.code],
+        doc_md=f"Loads `{entry.id}` (owner: {entry.spec.owner}) into `raw/{entry.agency.code}/{entry.name}/`.",
+    ) as dag:
+
+        @task(task_id="extract_load", outlets=[Asset(entry.raw_asset)])
+        def extract_load() -> list[str]:
+            """Land every new delivery as a committed batch; skip when there is nothing new."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from ingestion.extract import extract_load as land
+
+            manifests = land(entry, Zones.from_env())
+            if not manifests:
+                raise AirflowSkipException(f"{entry.id}: nothing new")
+            return [manifest["batch_id"] for manifest in manifests]
+
+        extract_load()
+    return dag
+
+
+def _build_warehouse_dag(raw_assets: list[Asset]) -> DAG:
+    with DAG(
+        dag_id="build_warehouse",
+        description="dbt build of the warehouse from the raw zone",
+        schedule=AssetAny(*raw_assets),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[*TAGS, "warehouse"],
+    ) as dag:
+
+        @task(task_id="build_warehouse", outlets=[Asset(WAREHOUSE_ASSET)])
+        def build_warehouse() -> str:
+            """Build a new warehouse from the raw ledger; skip when its inputs are unchanged."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from warehouse.build import build_warehouse as build
+
+            result = build(Zones.from_env(), load_catalog())
+            if result is None:
+                raise AirflowSkipException("warehouse inputs unchanged")
+            return str(result["build_id"])
+
+        build_warehouse()
+    return dag
+
+
+def _publish_dag() -> DAG:
+    with DAG(
+        dag_id="publish",
+        description="Gates (GX, privacy, metadata) on the current warehouse, then the atomic release",
+        schedule=[Asset(WAREHOUSE_ASSET)],
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[*TAGS, "publication"],
+    ) as dag:
+
+        @task(task_id="audit")
+        def audit() -> str:
+            """Build and gate a release candidate; skip when the current release is up to date."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from publication.release import audit_candidate
+
+            candidate = audit_candidate(Zones.from_env(), load_catalog())
+            if candidate is None:
+                raise AirflowSkipException("the current release is built from the current warehouse")
+            return str(candidate["release_id"])
+
+        @task(task_id="publish", outlets=[Asset(RELEASE_ASSET)])
+        def publish(release_id: str) -> str:
+            """Make the audited candidate the current release (one atomic symlink swap)."""
+            from publication.release import publish_candidate
+
+            manifest = publish_candidate(Zones.from_env(), release_id)
+            return str(manifest.get("release_id", release_id))
+
+        publish(audit())  # type: ignore[arg-type]  # TaskFlow hands over the XCom at run time
+    return dag
+
+
+def _generate() -> dict[str, DAG]:
+    zones = Zones.from_env()
+    datasets = load_catalog().datasets  # sorted by id
+    dags = [_ingest_dag(entry, zones) for entry in datasets]
+    dags.append(_build_warehouse_dag([Asset(entry.raw_asset) for entry in datasets]))
+    dags.append(_publish_dag())
+    return {dag.dag_id: dag for dag in dags}
+
+
+# Airflow discovers DAGs among the module's globals.
+globals().update(_generate())

@@ -1,0 +1,121 @@
+"""The ledger: committed batch manifests and rejected files of one dataset in the raw zone.
+
+    raw/<agency>/<dataset>/batch=<batch_id>/manifest.json    a committed batch (the ledger entry)
+    raw/<agency>/<dataset>/_tmp-<batch_id>/                  a batch being written (never read)
+    raw/<agency>/<dataset>/_rejected/<sha256>.json           a delivered file refused as a whole
+
+Downstream work reads this ledger, never an event payload. A source whose sha256 is committed or
+rejected is never loaded again; delete its `_rejected/<sha256>.json` to have it read once more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+
+from ingestion.catalog import DatasetEntry
+from ingestion.zones import Zones
+
+log = logging.getLogger(__name__)
+
+BATCH_PREFIX = "batch="
+TMP_PREFIX = "_tmp-"
+REJECTED_DIR = "_rejected"
+MANIFEST = "manifest.json"
+
+
+def dataset_dir(zones: Zones, entry: DatasetEntry) -> Path:
+    """raw/<agency>/<dataset>/"""
+    return zones.raw(entry.agency.code, entry.name)
+
+
+def batch_dir(zones: Zones, entry: DatasetEntry, batch_id: str) -> Path:
+    """raw/<agency>/<dataset>/batch=<batch_id>/ (the committed name)."""
+    return dataset_dir(zones, entry) / f"{BATCH_PREFIX}{batch_id}"
+
+
+def committed_batches(zones: Zones, entry: DatasetEntry) -> list[dict]:
+    """Manifests of the committed batches, oldest first (sorted by batch_id)."""
+    folder = dataset_dir(zones, entry)
+    if not folder.is_dir():
+        return []
+    manifests = []
+    for child in folder.iterdir():
+        if not child.name.startswith(BATCH_PREFIX) or not child.is_dir():
+            continue
+        path = child / MANIFEST
+        if not path.is_file():
+            # Cannot happen through landing (the manifest is written before the rename); say so loudly.
+            log.warning("%s: no %s, so not a committed batch; ignored", child, MANIFEST)
+            continue
+        manifests.append(json.loads(path.read_text(encoding="utf-8")))
+    return sorted(manifests, key=lambda manifest: manifest["batch_id"])
+
+
+def latest_batch(zones: Zones, entry: DatasetEntry) -> dict | None:
+    """The newest committed batch's manifest, or None when nothing was ever loaded."""
+    batches = committed_batches(zones, entry)
+    return batches[-1] if batches else None
+
+
+def rejections(zones: Zones, entry: DatasetEntry) -> list[dict]:
+    """Every recorded rejection of this dataset, oldest first."""
+    folder = dataset_dir(zones, entry) / REJECTED_DIR
+    if not folder.is_dir():
+        return []
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
+    return sorted(records, key=lambda record: record["rejected_at"])
+
+
+def is_known_source(zones: Zones, entry: DatasetEntry, sha256: str) -> bool:
+    """True when a source with this content was already committed or rejected."""
+    if (dataset_dir(zones, entry) / REJECTED_DIR / f"{sha256}.json").is_file():
+        return True
+    return any(manifest["source"]["sha256"] == sha256 for manifest in committed_batches(zones, entry))
+
+
+def record_rejection(zones: Zones, entry: DatasetEntry, source_info: dict, message: str) -> Path:
+    """Write raw/<agency>/<dataset>/_rejected/<sha256>.json atomically; returns its path."""
+    record = {
+        "dataset": entry.id,
+        "source": source_info,
+        "message": message,
+        "rejected_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+    }
+    path = dataset_dir(zones, entry) / REJECTED_DIR / f"{source_info['sha256']}.json"
+    write_file_atomic(path, json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+    return path
+
+
+# --- Durable writes ----------------------------------------------------------------------------
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, fsync, rename over `path`, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)

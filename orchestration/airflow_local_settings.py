@@ -1,0 +1,12 @@
+"""Airflow local settings for Satu Data Paser: copied to `$AIRFLOW_HOME/config/` by `airflow_env`.
+
+Airflow imports this module (by its top-level name `airflow_local_settings`) before it configures
+logging, in every component and task process. great_expectations registers ~200 functions at
+INFO on import; Airflow's NAMESPACE_LEVELS setting does not reach that logger, this does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logging.getLogger("great_expectations").setLevel(logging.WARNING)

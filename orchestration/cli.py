@@ -1,0 +1,354 @@
+"""`satudata`: run the platform once, write demo data, inspect the catalog, releases and status.
+
+    satudata run [--demo]        every ingest, then whatever their asset events call for (in-process Airflow)
+    satudata demo-data           write Disdik's demo workbook into its drop folder
+    satudata catalog             validate the catalog and list datasets and publications
+    satudata releases            list releases; --rollback ID makes an older release current again
+    satudata status              latest batch per dataset, the current build, the current release
+
+Data lives under $SATUDATA_DATA_DIR (default ./data). Airflow's own logs from `run` go to
+data/state/logs/; --verbose shows them on the console instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from ingestion.catalog import CatalogError, DatasetEntry, load_catalog
+from ingestion.zones import Zones
+
+log = logging.getLogger(__name__)
+
+OUR_PACKAGES = ("orchestration", "ingestion", "warehouse", "publication", "agency_systems")
+DEMO_DATASET = "disdik__sekolah"
+DEMO_FILE = "sekolah_2019.xlsx"
+QUARANTINE_SHOWN = 20  # quarantined rows listed per batch; the rest are counted
+
+
+def _rel(zones: Zones, path: Path | str) -> str:
+    path = Path(path)
+    try:
+        return str(path.relative_to(zones.root))
+    except ValueError:
+        return str(path)
+
+
+# --- demo data --------------------------------------------------------------------------------------
+
+def demo_entry() -> DatasetEntry:
+    return load_catalog().dataset(DEMO_DATASET)
+
+
+def drop_has_delivery(zones: Zones, entry: DatasetEntry) -> bool:
+    folder = zones.drop(entry.agency.code)
+    return folder.is_dir() and any(folder.glob(entry.spec.source.pattern))
+
+
+def write_demo_data(zones: Zones) -> Path:
+    """Write Disdik's demo workbook (the real 2019 school list) into the drop folder."""
+    from agency_systems.disdik import write_sekolah_workbook
+
+    entry = demo_entry()
+    folder = zones.drop(entry.agency.code)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_sekolah_workbook(folder / DEMO_FILE)
+
+
+# --- run --------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _output_to_file(path: Path) -> Iterator[None]:
+    """Send everything written to fd 1 and 2 (Airflow's and dbt's logs) to `path` meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with path.open("ab") as target:
+            os.dup2(target.fileno(), 1)
+            os.dup2(target.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextlib.contextmanager
+def _console_logging(stream: TextIO) -> Iterator[None]:
+    """Show our packages' INFO lines on `stream` meanwhile (on top of Airflow's logging setup)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    loggers = [logging.getLogger(name) for name in OUR_PACKAGES]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _quarantine_lines(zones: Zones, entry: DatasetEntry, manifest: dict) -> list[str]:
+    if not manifest.get("rows_quarantined"):
+        return []
+    path = zones.raw(entry.agency.code, entry.name) / f"batch={manifest['batch_id']}" / "quarantine.parquet"
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path, columns=["_source_row", "_column", "_reason"]).to_pylist()
+    except (OSError, KeyError, ValueError) as exc:
+        return [f"(cannot read {_rel(zones, path)}: {exc})"]
+    lines = [f"row {r['_source_row']}, column {r['_column']}: {r['_reason']}" for r in rows[:QUARANTINE_SHOWN]]
+    if len(rows) > QUARANTINE_SHOWN:
+        lines.append(f"... and {len(rows) - QUARANTINE_SHOWN} more in {_rel(zones, path)}")
+    return lines
+
+
+def _dataset_summary(zones: Zones, run: object) -> list[str]:
+    from ingestion.ledger import committed_batches
+
+    lines = ["Datasets:"]
+    for entry in load_catalog().datasets:
+        try:
+            outcome = run.dag(entry.ingest_dag_id)  # type: ignore[attr-defined]
+        except KeyError:
+            continue
+        task = outcome.tasks.get("extract_load")
+        manifests = committed_batches(zones, entry)
+        if task is None or task.state != "success":
+            state = task.state if task else outcome.state
+            latest = manifests[-1]["batch_id"] if manifests else "none"
+            why = "nothing new" if state == "skipped" else state
+            lines.append(f"  {entry.id}: {why} (latest batch: {latest})")
+            continue
+        new_ids = set(task.value or [])
+        for manifest in (m for m in manifests if m["batch_id"] in new_ids):
+            source = manifest.get("source", {}).get("path", "?")
+            lines.append(f"  {entry.id}: new batch {manifest['batch_id']} from {source}")
+            lines.append(
+                f"    rows in {manifest['rows_in']}, loaded {manifest['rows_loaded']}, "
+                f"quarantined {manifest['rows_quarantined']}, deduplicated {manifest.get('rows_deduplicated', 0)}"
+            )
+            lines.extend(f"      quarantined: {line}" for line in _quarantine_lines(zones, entry, manifest))
+    return lines
+
+
+def _gate_line(manifest: dict) -> str:
+    gates = manifest.get("gates", {})
+    checks = "; ".join(
+        f"{gate} {', '.join(f'{pub} {result}' for pub, result in sorted(results.items()))}"
+        for gate, results in sorted(gates.items())
+    )
+    verdict = "passed" if manifest.get("passed") else "FAILED"
+    return f"Gate: {verdict}" + (f" ({checks})" if checks else "")
+
+
+def _release_summary(zones: Zones, run: object) -> list[str]:
+    from publication.release import current_release
+
+    publish = run.dag("publish")  # type: ignore[attr-defined]
+    current = current_release(zones)
+    published = publish.tasks.get("publish")
+    if published is not None and published.state == "success":
+        release_id = str(published.value)
+        manifest = current if current and current.get("release_id") == release_id else {"passed": True}
+        return [
+            _gate_line(manifest),
+            f"Release: {release_id}",
+            f"  at {zones.releases / release_id}",
+            f"  releases/current -> {release_id}",
+        ]
+    if current:
+        return [f"No change: release {current.get('release_id')} is current ({zones.releases / 'current'})"]
+    return ["No release yet."]
+
+
+def command_run(args: argparse.Namespace, zones: Zones) -> int:
+    from orchestration import airflow_env
+
+    if args.demo:
+        entry = demo_entry()
+        if drop_has_delivery(zones, entry):
+            print(f"demo: {_rel(zones, zones.drop(entry.agency.code))} already holds a delivery; not writing one")
+        else:
+            print(f"demo: wrote {_rel(zones, write_demo_data(zones))}")
+
+    airflow_env.activate(zones)
+    import airflow  # noqa: F401  (configures Airflow's logging; our console handler goes on top)
+
+    from orchestration.chain import ChainError, run_chain
+
+    log_path = zones.state / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    print(f"Running the chain in-process (Airflow logs: {_rel(zones, log_path)})", flush=True)
+    started = time.perf_counter()
+    # The console is a copy of stderr taken before Airflow's output is sent to the log file.
+    with os.fdopen(os.dup(2), "w", buffering=1) as console, _console_logging(console):
+        try:
+            with contextlib.nullcontext() if args.verbose else _output_to_file(log_path):
+                run = run_chain(zones)
+        except ChainError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    print()
+    print(f"Chain finished in {time.perf_counter() - started:.1f} s:")
+    for outcome in run.dags:
+        emitted = f" -> {', '.join(outcome.emitted)}" if outcome.emitted else ""
+        print(f"  {outcome.dag_id:<28} {outcome.state:<14} {outcome.seconds:5.1f} s{emitted}")
+    print()
+    for line in _dataset_summary(zones, run):
+        print(line)
+    print()
+    if not run.ok:
+        for outcome in run.failed:
+            for task_id, error in outcome.errors.items():
+                print(f"FAILED {outcome.dag_id}.{task_id}: {error}", file=sys.stderr)
+        print(f"See {log_path} for the full log.", file=sys.stderr)
+        return 1
+    for line in _release_summary(zones, run):
+        print(line)
+    return 0
+
+
+# --- catalog, releases, status ----------------------------------------------------------------------
+
+def command_catalog(args: argparse.Namespace, zones: Zones) -> int:
+    catalog = load_catalog(args.catalog_dir)
+    print(f"Catalog OK: {len(catalog.datasets)} dataset(s), {len(catalog.publications)} publication(s)")
+    print("Datasets:")
+    for entry in catalog.datasets:
+        trigger = entry.spec.trigger
+        how = trigger.schedule if trigger.by == "schedule" else trigger.by
+        source = entry.spec.source
+        print(f"  {entry.id:<28} {entry.spec.title}")
+        print(f"    {source.format} files '{source.pattern}' in drop/{entry.agency.code}/, trigger {how}, "
+              f"key {', '.join(entry.spec.primary_key)}, {len(entry.spec.contract.columns)} columns, "
+              f"owner {entry.spec.owner}")
+    print("Publications:")
+    for pub in catalog.publications:
+        print(f"  {pub.id:<28} {pub.spec.metadata.judul} (model {pub.spec.model}, akses {pub.spec.metadata.akses})")
+    return 0
+
+
+def command_releases(args: argparse.Namespace, zones: Zones) -> int:
+    from publication.errors import ReleaseError
+    from publication.release import list_releases, rollback
+
+    if args.rollback:
+        try:
+            rollback(zones, args.rollback)
+        except ReleaseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"releases/current -> {args.rollback}")
+    releases = list_releases(zones)
+    if not releases:
+        print(f"No releases under {zones.releases}")
+        return 0
+    for release in releases:
+        marker = "*" if release["current"] else " "
+        print(f"{marker} {release['release_id']}  build {release.get('build_id')}  created {release.get('created_at')}")
+    print("(* = current)")
+    return 0
+
+
+def command_status(args: argparse.Namespace, zones: Zones) -> int:
+    from ingestion.ledger import committed_batches
+    from publication.release import current_release
+    from warehouse.build import current_build
+
+    print(f"Data root: {zones.root}")
+    print("Datasets (latest batch):")
+    for entry in load_catalog().datasets:
+        manifests = committed_batches(zones, entry)
+        if not manifests:
+            print(f"  {entry.id:<28} no batch yet")
+            continue
+        m = manifests[-1]
+        print(f"  {entry.id:<28} {m['batch_id']}  rows loaded {m['rows_loaded']}, quarantined "
+              f"{m['rows_quarantined']} ({len(manifests)} batch(es))")
+    build = current_build(zones)
+    print(f"Warehouse build: {build['build_id'] if build else 'none'}")
+    release = current_release(zones)
+    print(f"Current release: {release.get('release_id') if release else 'none'}")
+    return 0
+
+
+def command_demo_data(args: argparse.Namespace, zones: Zones) -> int:
+    entry = demo_entry()
+    if drop_has_delivery(zones, entry) and not args.force:
+        print(f"{_rel(zones, zones.drop(entry.agency.code))} already holds a delivery; use --force to overwrite")
+        return 0
+    print(f"wrote {write_demo_data(zones)}")
+    return 0
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="satudata",
+        description="Satu Data Paser: agency data -> raw Parquet -> dbt/DuckDB warehouse -> gated open-data releases.",
+        epilog="Data lives under $SATUDATA_DATA_DIR (default: ./data).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the whole chain once, in-process (ingest -> build_warehouse -> publish)",
+        description="Run every ingest DAG, then the DAGs their asset events call for, with Airflow in-process "
+        "(SQLite metadata DB under data/state/airflow). Exits non-zero when a task fails.",
+    )
+    run.add_argument("--demo", action="store_true",
+                     help="first write Disdik's demo workbook into drop/disdik/ if no delivery is there")
+    run.add_argument("--verbose", action="store_true",
+                     help="show Airflow's logs on the console instead of the log file")
+    run.set_defaults(func=command_run)
+
+    demo = commands.add_parser("demo-data", help="write Disdik's demo workbook (323 real schools) into drop/disdik/")
+    demo.add_argument("--force", action="store_true", help="overwrite an existing delivery")
+    demo.set_defaults(func=command_demo_data)
+
+    catalog = commands.add_parser("catalog", help="validate the catalog and list datasets and publications")
+    catalog.add_argument("--catalog-dir", type=Path, default=None, help="catalog folder (default: ./catalog)")
+    catalog.set_defaults(func=command_catalog)
+
+    releases = commands.add_parser("releases", help="list releases (* marks the current one)")
+    releases.add_argument("--rollback", metavar="ID", help="make release ID current again (atomic swap)")
+    releases.set_defaults(func=command_releases)
+
+    status = commands.add_parser("status", help="latest batch per dataset, current warehouse build and release")
+    status.set_defaults(func=command_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args, Zones.from_env()))
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Airflow event triggers of the platform: the drop-folder watcher behind every `file_drop` dataset.
+
+`DropFolderTrigger` runs in the triggerer as the AssetWatcher of `drop__<agency>__<dataset>`. It
+lists the agency's drop folder every `poll_seconds` and fires when a file matching the dataset's
+pattern is new or changed and has stopped growing (same size and mtime on two consecutive polls).
+What it fired for is kept in `state/drop_seen/<agency>__<dataset>.json`, so the re-armed trigger
+(or a restarted triggerer) does not fire again for the same file. That marker is only a cheap
+filter: the ingest task is the source of truth and does nothing for content it already holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+log = logging.getLogger(__name__)
+
+# (size in bytes, mtime in ns) of one file: cheap, and changes whenever the agency replaces it.
+Signature = tuple[int, int]
+
+
+def scan_drop_folder(folder: Path, pattern: str) -> dict[str, Signature]:
+    """Signatures of the regular files in `folder` whose name matches `pattern` (a glob)."""
+    found: dict[str, Signature] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                # Dot files are partial uploads (rsync, scp) or editor locks, never deliveries.
+                if entry.name.startswith(".") or not fnmatchcase(entry.name, pattern):
+                    continue
+                try:
+                    if not entry.is_file():
+                        continue
+                    stat = entry.stat()
+                except FileNotFoundError:  # removed between listing and stat
+                    continue
+                found[entry.name] = (stat.st_size, stat.st_mtime_ns)
+    except FileNotFoundError:
+        pass  # the agency has not delivered anything yet
+    return found
+
+
+def seen_path(data_dir: Path, dataset_id: str) -> Path:
+    return data_dir / "state" / "drop_seen" / f"{dataset_id}.json"
+
+
+def read_seen(path: Path) -> dict[str, Signature]:
+    """The signatures the trigger last fired for; an unreadable marker counts as empty."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {name: (int(sig[0]), int(sig[1])) for name, sig in raw["files"].items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        log.warning("ignoring unreadable drop marker %s: %s", path, exc)
+        return {}
+
+
+def write_seen(path: Path, files: dict[str, Signature]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"files": {name: list(sig) for name, sig in sorted(files.items())}}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def settled_changes(
+    previous: dict[str, Signature], current: dict[str, Signature], seen: dict[str, Signature]
+) -> list[str]:
+    """Files unchanged since the previous poll (not being written) that differ from what was seen."""
+    return sorted(name for name, sig in current.items() if previous.get(name) == sig and seen.get(name) != sig)
+
+
+class DropFolderTrigger(BaseEventTrigger):
+    """Fires once per new or replaced delivery in `<data_dir>/drop/<agency>/` matching `pattern`."""
+
+    def __init__(self, *, data_dir: str, agency: str, dataset: str, pattern: str, poll_seconds: float = 5.0) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.agency = agency
+        self.dataset = dataset
+        self.pattern = pattern
+        self.poll_seconds = poll_seconds
+
+    @property
+    def dataset_id(self) -> str:
+        return f"{self.agency}__{self.dataset}"
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.data_dir) / "drop" / self.agency
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "orchestration.triggers.DropFolderTrigger",
+            {
+                "data_dir": self.data_dir,
+                "agency": self.agency,
+                "dataset": self.dataset,
+                "pattern": self.pattern,
+                "poll_seconds": self.poll_seconds,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        marker = seen_path(Path(self.data_dir), self.dataset_id)
+        self.log.info("watching %s for %s (every %ss)", self.folder, self.pattern, self.poll_seconds)
+        previous: dict[str, Signature] = {}
+        while True:
+            current = await asyncio.to_thread(scan_drop_folder, self.folder, self.pattern)
+            seen = await asyncio.to_thread(read_seen, marker)
+            changed = settled_changes(previous, current, seen)
+            if changed:
+                # Remember every file present now, so deleted files do not linger in the marker.
+                remembered = {name: seen[name] for name in current if name in seen}
+                remembered.update({name: current[name] for name in changed})
+                await asyncio.to_thread(write_seen, marker, remembered)
+                self.log.info("new delivery for %s: %s", self.dataset_id, ", ".join(changed))
+                yield TriggerEvent({"dataset": self.dataset_id, "files": [f"drop/{self.agency}/{n}" for n in changed]})
+                return
+            previous = current
+            await asyncio.sleep(self.poll_seconds)

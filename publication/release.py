@@ -1,0 +1,434 @@
+"""Write-audit-publish: turn the current warehouse build into a versioned, atomic open-data release.
+
+    audit_candidate()    warehouse/current -> releases/_tmp-<release_id>/ (files, gates, manifest.json);
+                         a failed gate moves the candidate to releases/_rejected/<release_id>/ and raises
+    publish_candidate()  rename _tmp-<release_id> -> <release_id>, then swap releases/current (os.replace)
+    rollback()           re-point releases/current at an earlier release, in one step
+
+`releases/current` changes only through `os.replace` of a fresh symlink, so a failed gate or a crash at
+any moment leaves it pointing at the previous release. Only one publisher runs at a time (a lock file).
+
+CSV files are UTF-8 with a header; text cells stay quoted text (codes such as '64.01.01' keep their
+form). A text cell that begins with = + - @ tab or CR gets a leading single quote (') so spreadsheet
+programs show it instead of running it as a formula (OWASP "CSV injection"). Numbers are not touched,
+and the Parquet file keeps the original values.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ingestion.catalog import REPO_ROOT, Catalog, PublicationEntry
+from ingestion.zones import Zones
+from publication.errors import GateFailed, ReleaseError, SuiteError
+from publication.metadata import build_metadata, check_metadata, distribution_entry, sha256_file
+from publication.quality import ValidationReport, render_quality_report, suite_path_for, validate_table
+
+log = logging.getLogger(__name__)
+
+KEEP_RELEASES = 10
+RELEASE_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+TMP_PREFIX = "_tmp-"
+REJECTED = "_rejected"
+CURRENT = "current"
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+# --- Small filesystem helpers -----------------------------------------------------------------------
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)  # a directory fd can be fsynced on Linux: makes renames inside it durable
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        _fsync_file(path)
+    _fsync_dir(root)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def _publisher_lock(zones: Zones) -> Iterator[None]:
+    """One publisher at a time: audit, publish and rollback all change `releases/`."""
+    zones.releases.mkdir(parents=True, exist_ok=True)
+    with (zones.releases / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+def formula_safe(table: pa.Table) -> pa.Table:
+    """Prefix text cells that start with = + - @ tab or CR with a single quote (CSV injection guard)."""
+    for index, field in enumerate(table.schema):
+        data_type = field.type
+        if pa.types.is_dictionary(data_type):
+            data_type = data_type.value_type
+        if not (
+            pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type)
+        ):
+            continue
+        column = table.column(index).cast(pa.string())
+        risky = pc.match_substring_regex(column, FORMULA_START)
+        escaped = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar("")), column)
+        table = table.set_column(index, field.name, escaped)
+    return table
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    """UTF-8 CSV with a header; every text value quoted, formula-like text made safe."""
+    with path.open("wb") as handle:
+        pacsv.write_csv(formula_safe(table), handle, pacsv.WriteOptions(include_header=True))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# --- Reading the zones ------------------------------------------------------------------------------
+
+
+def _current_build(zones: Zones) -> tuple[Path, dict[str, Any]] | None:
+    link = zones.warehouse / "current"
+    if not link.exists():
+        return None
+    build_dir = link.resolve()
+    build = _read_json(build_dir / "build.json")
+    if build is None or "build_id" not in build:
+        raise ReleaseError(f"{build_dir}/build.json is missing or has no build_id: the warehouse build is incomplete")
+    return build_dir, build
+
+
+def _release_dirs(zones: Zones) -> list[Path]:
+    if not zones.releases.is_dir():
+        return []
+    return sorted(
+        p for p in zones.releases.iterdir() if p.is_dir() and not p.is_symlink() and RELEASE_ID_RE.match(p.name)
+    )
+
+
+def _current_id(zones: Zones) -> str | None:
+    link = zones.releases / CURRENT
+    return os.readlink(link) if link.is_symlink() else None
+
+
+def current_release(zones: Zones) -> dict[str, Any] | None:
+    """The manifest of the release the public sees, or None before the first release."""
+    release_id = _current_id(zones)
+    return _read_json(zones.releases / release_id / "manifest.json") if release_id else None
+
+
+def list_releases(zones: Zones) -> list[dict[str, Any]]:
+    """Manifests of all published releases, oldest first, each with `current: true|false`."""
+    current = _current_id(zones)
+    releases = []
+    for path in _release_dirs(zones):
+        manifest = _read_json(path / "manifest.json")
+        if manifest is not None:
+            releases.append({**manifest, "current": path.name == current})
+    return releases
+
+
+def _code_version() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=True
+        )
+        return done.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _release_id(build_id: str, now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{hashlib.sha256(build_id.encode()).hexdigest()[:8]}"
+
+
+# --- Audit ------------------------------------------------------------------------------------------
+
+
+def _file_entry(path: Path, rows: int | None) -> dict[str, Any]:
+    return {"sha256": sha256_file(path), "rows": rows, "bytes": path.stat().st_size}
+
+
+def _stage_publication(
+    entry: PublicationEntry,
+    build_dir: Path,
+    build: dict[str, Any],
+    candidate: Path,
+    previous: dict[str, Any] | None,
+    release_id: str,
+) -> tuple[list[str], list[str], ValidationReport | None, int | None]:
+    """Write one publication's files into the candidate and run its gates.
+
+    Returns (quality failures, metadata failures, GX report, rows); each failure is one line for GateFailed.
+    """
+    pid = entry.id
+    mart = build_dir / "marts" / f"{entry.spec.model}.parquet"
+    if not mart.is_file():
+        return (
+            [f"{pid}: quality: mart marts/{entry.spec.model}.parquet is missing from build {build['build_id']}"],
+            [],
+            None,
+            None,
+        )
+    expected = (build.get("marts") or {}).get(entry.spec.model, {}).get("sha256")
+    if expected and sha256_file(mart) != expected:
+        return (
+            [f"{pid}: quality: marts/{entry.spec.model}.parquet does not match the sha256 in build.json"],
+            [],
+            None,
+            None,
+        )
+
+    table = pq.read_table(mart)
+    parquet_path, csv_path = candidate / f"{pid}.parquet", candidate / f"{pid}.csv"
+    shutil.copyfile(mart, parquet_path)
+    _fsync_file(parquet_path)
+    write_csv(table, csv_path)
+
+    quality: list[str] = []
+    report = None
+    previous_rows = ((previous or {}).get("files") or {}).get(parquet_path.name, {}).get("rows")
+    try:
+        report = validate_table(table, suite_path_for(pid), previous_rows=previous_rows)
+    except SuiteError as exc:
+        quality.append(f"{pid}: quality: {exc}")
+    if report is not None:
+        _write_json(candidate / "validation" / f"{pid}.json", report.to_dict())
+        quality += [f"{pid}: quality: {outcome.describe()}" for outcome in report.failures()]
+
+    problems = [f"{pid}: metadata: {problem}" for problem in check_metadata(entry, table.column_names)]
+    distribution = [distribution_entry(path, table.num_rows) for path in (csv_path, parquet_path)]
+    _write_json(
+        candidate / f"{pid}.metadata.json",
+        build_metadata(entry, table, distribution=distribution, release_id=release_id, build_id=build["build_id"]),
+    )
+    return quality, problems, report, table.num_rows
+
+
+def _reject(zones: Zones, candidate: Path, release_id: str) -> Path:
+    rejected = zones.releases / REJECTED / release_id
+    rejected.parent.mkdir(parents=True, exist_ok=True)
+    if rejected.exists():  # the same build audited twice within one second
+        shutil.rmtree(rejected)
+    os.rename(candidate, rejected)
+    _fsync_dir(rejected.parent)
+    _prune(zones.releases / REJECTED, keep=KEEP_RELEASES, protect=None)
+    return rejected
+
+
+def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
+    """Stage the current warehouse build as a candidate release and run every gate on it.
+
+    Returns None when there is nothing new: no build yet, no publications, or this build was already
+    released. On success returns {"release_id", "build_id", "path", "passed": True, "publications"};
+    the candidate waits at releases/_tmp-<release_id>/ for publish_candidate(). Raises GateFailed
+    (candidate moved to releases/_rejected/<release_id>/) when a gate fails.
+    """
+    with _publisher_lock(zones):
+        found = _current_build(zones)
+        if found is None:
+            log.info("no warehouse build at %s: nothing to release", zones.warehouse / "current")
+            return None
+        build_dir, build = found
+        build_id = build["build_id"]
+        for released in list_releases(zones):
+            if released.get("build_id") == build_id:
+                state = "current" if released["current"] else "not current; use rollback to re-point"
+                log.info("build %s is already release %s (%s): nothing new", build_id, released["release_id"], state)
+                return None
+        publications = catalog.publications
+        if not publications:
+            log.warning("the catalog declares no publications: nothing to release")
+            return None
+
+        # Leftover candidates were never published (a crash, or audit without publish); only we write here.
+        for stale in zones.releases.glob(f"{TMP_PREFIX}*"):
+            log.warning("removing unpublished candidate %s", stale.name)
+            shutil.rmtree(stale)
+        created = _now()
+        release_id = _release_id(build_id, created)
+        candidate = zones.releases / f"{TMP_PREFIX}{release_id}"
+        (candidate / "validation").mkdir(parents=True)
+        previous = current_release(zones)
+
+        failures: list[str] = []
+        gates: dict[str, dict[str, str]] = {"quality": {}, "metadata": {}}
+        reports = []
+        rows: dict[str, int] = {}
+        for entry in publications:
+            quality, metadata, report, count = _stage_publication(
+                entry, build_dir, build, candidate, previous, release_id
+            )
+            if count is not None:
+                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.parquet"] = count
+            gates["quality"][entry.id] = "fail" if quality else "pass"
+            gates["metadata"][entry.id] = "fail" if metadata else "pass"
+            failures += quality + metadata
+            if report is not None:
+                reports.append(report)
+        _write_text(
+            candidate / "validation" / "index.html",
+            render_quality_report(reports, title=f"Laporan kualitas data, rilis {release_id}"),
+        )
+
+        files = {}
+        for path in sorted(p for p in candidate.rglob("*") if p.is_file()):
+            name = path.relative_to(candidate).as_posix()
+            files[name] = _file_entry(path, rows.get(name))
+        manifest = {
+            "release_id": release_id,
+            "build_id": build_id,
+            "created_at": created.isoformat(timespec="seconds"),
+            "source_batches": build.get("inputs", {}),
+            "code_version": _code_version(),
+            "publications": [entry.id for entry in publications],
+            "files": files,
+            "gates": gates,
+            "failures": failures,
+            "passed": not failures,
+        }
+        _write_json(candidate / "manifest.json", manifest)
+        _fsync_tree(candidate)
+
+        if failures:
+            rejected = _reject(zones, candidate, release_id)
+            log.error("release %s rejected: %d failed check(s)", release_id, len(failures))
+            raise GateFailed(release_id, failures, rejected)
+        log.info("release candidate %s passed every gate (%d publication(s))", release_id, len(publications))
+        return {
+            "release_id": release_id,
+            "build_id": build_id,
+            "path": str(candidate),
+            "passed": True,
+            "publications": manifest["publications"],
+        }
+
+
+# --- Publish, rollback ------------------------------------------------------------------------------
+
+
+def _point_current(zones: Zones, release_id: str) -> None:
+    """Swap releases/current to <release_id> in one step: a new symlink, then os.replace over the old."""
+    tmp_link = zones.releases / f".{CURRENT}-{release_id}-{os.getpid()}"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(release_id, tmp_link)  # relative: the data root can move
+    os.replace(tmp_link, zones.releases / CURRENT)
+    _fsync_dir(zones.releases)
+
+
+def _verify(release_dir: Path, manifest: dict[str, Any]) -> None:
+    for name, info in manifest.get("files", {}).items():
+        path = release_dir / name
+        if not path.is_file() or sha256_file(path) != info["sha256"]:
+            raise ReleaseError(f"{release_dir.name}: {name} is missing or does not match its sha256 in manifest.json")
+
+
+def _prune(folder: Path, *, keep: int, protect: str | None) -> None:
+    if not folder.is_dir():
+        return
+    dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and RELEASE_ID_RE.match(p.name))
+    for old in dirs[:-keep] if len(dirs) > keep else []:
+        if old.name != protect:
+            log.info("pruning old release %s", old)
+            shutil.rmtree(old)
+
+
+def publish_candidate(zones: Zones, release_id: str) -> dict[str, Any]:
+    """Commit an audited candidate as releases/<release_id>/ and make it current; returns its manifest.
+
+    Safe to call again after a crash between the rename and the swap. Keeps the newest
+    KEEP_RELEASES releases (never the current one).
+    """
+    if not RELEASE_ID_RE.match(release_id):
+        raise ReleaseError(f"'{release_id}' is not a release id (expected %Y%m%dT%H%M%SZ-<8 hex>)")
+    with _publisher_lock(zones):
+        candidate = zones.releases / f"{TMP_PREFIX}{release_id}"
+        final = zones.releases / release_id
+        if candidate.is_dir():
+            manifest = _read_json(candidate / "manifest.json")
+            if not manifest or manifest.get("passed") is not True:
+                raise ReleaseError(
+                    f"{candidate}: the candidate has no passing manifest.json; run audit_candidate first"
+                )
+            if final.exists():
+                raise ReleaseError(f"{final} already exists: release ids are never reused")
+            _verify(candidate, manifest)
+            _fsync_tree(candidate)
+            os.rename(candidate, final)
+            _fsync_dir(zones.releases)
+        elif final.is_dir():
+            log.warning("release %s was committed but not made current (an earlier crash): finishing", release_id)
+            manifest = _read_json(final / "manifest.json") or {}
+            _verify(final, manifest)
+        else:
+            raise ReleaseError(f"no candidate {candidate.name} under {zones.releases}: run audit_candidate first")
+        _point_current(zones, release_id)
+        _prune(zones.releases, keep=KEEP_RELEASES, protect=release_id)
+        log.info("published release %s (build %s)", release_id, manifest.get("build_id"))
+        return manifest
+
+
+def rollback(zones: Zones, release_id: str) -> dict[str, Any]:
+    """Point releases/current at an earlier published release, in one step; returns its manifest."""
+    with _publisher_lock(zones):
+        known = [path.name for path in _release_dirs(zones)]
+        if release_id not in known:
+            raise ReleaseError(f"unknown release '{release_id}' (published: {', '.join(known) or 'none'})")
+        manifest = _read_json(zones.releases / release_id / "manifest.json")
+        if not manifest or manifest.get("passed") is not True:
+            raise ReleaseError(f"release '{release_id}' has no passing manifest.json")
+        _verify(zones.releases / release_id, manifest)
+        _point_current(zones, release_id)
+        log.warning("rolled back: releases/current -> %s (build %s)", release_id, manifest.get("build_id"))
+        return manifest

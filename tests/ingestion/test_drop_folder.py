@@ -1,0 +1,86 @@
+"""Which files in a drop folder are read: patterns, symlinks, size limit, files still being written."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ingestion.errors import RejectedFile
+from ingestion.extract import extract_load
+from ingestion.kinds import file as file_kind
+from ingestion.ledger import committed_batches, rejections
+from tests.ingestion.drops import age, with_changes
+
+
+def test_only_matching_regular_files_inside_the_folder(zones, sekolah, drop_workbook, tmp_path, caplog) -> None:
+    outside = drop_workbook("sekolah_luar.xlsx")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = outside.rename(elsewhere / "sekolah_luar.xlsx")
+    (zones.drop("disdik") / "sekolah_link.xlsx").symlink_to(moved)  # a link pointing out of the drop folder
+    drop_workbook("~$sekolah_2019.xlsx")  # an Office lock file
+    drop_workbook("daftar_guru.xlsx")  # does not match sekolah*.xlsx
+    assert extract_load(sekolah, zones) == []
+    assert "is a symbolic link" in caplog.text
+    assert rejections(zones, sekolah) == []
+
+
+def test_file_over_max_bytes_is_refused(zones, sekolah, drop_workbook) -> None:
+    drop_workbook()
+    small = with_changes(sekolah, source={"max_bytes": 1000})
+    with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah_2019.xlsx: \d+ bytes is more than max_bytes \(1000\)"):
+        extract_load(small, zones)
+    assert len(rejections(zones, small)) == 1
+    assert extract_load(small, zones) == []
+
+
+def test_file_still_being_written_is_left_for_the_next_run(zones, sekolah, drop_workbook, monkeypatch) -> None:
+    path = drop_workbook()
+    path.touch()  # just modified: the reader waits, and meanwhile the agency writes more
+    real_sleep = time.sleep
+
+    def agency_keeps_writing(seconds: float) -> None:
+        with path.open("ab") as handle:
+            handle.write(b"\0" * 10)
+        real_sleep(0)
+
+    monkeypatch.setattr(file_kind.time, "sleep", agency_keeps_writing)
+    assert extract_load(sekolah, zones) == []
+    assert committed_batches(zones, sekolah) == [] and rejections(zones, sekolah) == []
+
+
+def test_fresh_file_is_waited_for_then_read(zones, sekolah, drop_workbook, monkeypatch) -> None:
+    monkeypatch.setattr(file_kind, "SETTLE_SECONDS", 0.3)
+    path = drop_workbook()
+    path.touch()
+    started = time.monotonic()
+    [manifest] = extract_load(sekolah, zones)
+    assert time.monotonic() - started >= 0.25
+    assert manifest["rows_loaded"] == 323
+
+
+def test_csv_delivery_with_bom_and_semicolons(zones, sekolah, sekolah_rows) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    lines = ["NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat Jalan;Lintang;Bujur;Tahun"]
+    for row in sekolah_rows[:4]:
+        lines.append(";".join([row["npsn"], row["nama_sekolah"], row["bentuk"], row["status"], row["kode_kec_kemdikbud"],
+                               row["kecamatan"], row["alamat_jalan"], row["lintang"], row["bujur"], "2019"]))
+    lines[2] = lines[2].replace(sekolah_rows[1]["npsn"], "3.04E+07", 1)
+    path = zones.drop("disdik") / "sekolah_2019.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    age(path)
+    [manifest] = extract_load(csv_entry, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"], manifest["header_row"]) == (4, 3, 1, 1)
+    assert manifest["source"]["sheet"] is None
+
+
+def test_csv_not_utf8_is_refused(zones, sekolah) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = zones.drop("disdik") / "sekolah.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("NPSN,Nama Sekolah\n30404588,SD Bina Â\n".encode("latin-1"))
+    age(path)
+    with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah.csv: not UTF-8 text"):
+        extract_load(csv_entry, zones)

@@ -1,0 +1,282 @@
+"""extract_load on the Disdik workbook: golden good and bad deliveries built from the real list."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from agency_systems.disdik import SEKOLAH_HEADERS
+from ingestion.catalog import DatasetEntry
+from ingestion.errors import RejectedFile
+from ingestion.extract import QUARANTINE_LOG_LINES, extract_load
+from ingestion.ledger import batch_dir, committed_batches, dataset_dir, rejections
+from ingestion.zones import Zones
+from tests.ingestion.drops import with_changes
+
+WHERE = "drop/disdik/sekolah_2019.xlsx, sheet 'Daftar Sekolah'"
+
+
+def _tables(zones: Zones, entry: DatasetEntry, manifest: dict) -> tuple[pa.Table, pa.Table]:
+    folder = batch_dir(zones, entry, manifest["batch_id"])
+    return pq.read_table(folder / "data.parquet"), pq.read_table(folder / "quarantine.parquet")
+
+
+def _assert_counts_add_up(manifest: dict) -> None:
+    assert manifest["rows_in"] == manifest["rows_loaded"] + manifest["rows_quarantined"] + manifest["rows_deduplicated"]
+    assert manifest["files"]["data.parquet"]["rows"] == manifest["rows_loaded"]
+    assert manifest["files"]["quarantine.parquet"]["rows"] == manifest["rows_quarantined"]
+
+
+def test_real_workbook_loads_every_school(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    drop_workbook()
+    [manifest] = extract_load(sekolah, zones)
+    counts = (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"], manifest["rows_deduplicated"])
+    assert counts == (323, 323, 0, 0)
+    _assert_counts_add_up(manifest)
+    assert manifest["dataset"] == "disdik__sekolah"
+    assert manifest["source"]["path"] == "drop/disdik/sekolah_2019.xlsx"
+    assert manifest["source"]["sheet"] == "Daftar Sekolah"
+    assert manifest["batch_id"].endswith("-" + manifest["source"]["sha256"][:8])
+    assert manifest["columns"]["npsn"] == "text" and manifest["columns"]["tahun_data"] == "integer"
+    assert manifest["header_row"] == 4
+
+    data, quarantine = _tables(zones, sekolah, manifest)
+    assert data.schema.field("npsn").type == pa.string()
+    assert data.schema.field("kode_kecamatan_kemdikbud").type == pa.string()
+    assert data.schema.field("tahun_data").type == pa.int64()
+    assert data.schema.field("_loaded_at").type == pa.timestamp("us", tz="UTC")
+    assert data.schema.field("_source_row").type == pa.int64()
+    assert data.column("npsn").to_pylist() == [row["npsn"] for row in sekolah_rows]
+    assert data.column("lintang").to_pylist() == [row["lintang"] or None for row in sekolah_rows]
+    assert set(data.column("tahun_data").to_pylist()) == {2019}
+    # Title rows 1-2, blank row 3, header row 4: the first school is sheet row 5.
+    assert data.column("_source_row").to_pylist() == list(range(5, 5 + 323))
+    assert set(data.column("_batch_id").to_pylist()) == {manifest["batch_id"]}
+    assert quarantine.num_rows == 0
+    assert "_reason" in quarantine.column_names and quarantine.schema.field("npsn").type == pa.string()
+    on_disk = json.loads((batch_dir(zones, sekolah, manifest["batch_id"]) / "manifest.json").read_text())
+    assert on_disk == manifest
+
+
+def test_bad_rows_are_quarantined_with_reasons(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    sekolah_rows[0]["kode_kec_kemdikbud"] = "169999"  # sheet row 5: unknown kecamatan
+    sekolah_rows[1]["npsn"] = "3040458A"  # row 6: not numeric
+    sekolah_rows[2]["status"] = "Negeri"  # row 7: not an accepted value
+    sekolah_rows[3]["nama_sekolah"] = "   "  # row 8: empty where nullable: false
+    sekolah_rows[4]["tahun_data"] = "2019/2020"  # row 9: not an integer
+    drop_workbook(rows=sekolah_rows)
+    [manifest] = extract_load(sekolah, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (323, 318, 5)
+    _assert_counts_add_up(manifest)
+
+    data, quarantine = _tables(zones, sekolah, manifest)
+    numbers = quarantine.column("_source_row").to_pylist()
+    reasons = dict(zip(numbers, quarantine.column("_reason").to_pylist(), strict=True))
+    columns = dict(zip(numbers, quarantine.column("_column").to_pylist(), strict=True))
+    assert reasons[5] == (
+        f"{WHERE}, row 5, column 'kode_kecamatan_kemdikbud' (Kode Kecamatan): "
+        "'169999' is not in the code list kecamatan_kemdikbud"
+    )
+    assert reasons[6] == f"{WHERE}, row 6, column 'npsn' (NPSN): '3040458A' does not match the pattern [0-9]{{8}}"
+    assert reasons[7].startswith(f"{WHERE}, row 7, column 'status_sekolah' (Status): 'Negeri' is not one of N, S")
+    assert reasons[8].startswith(f"{WHERE}, row 8, column 'nama_sekolah' (Nama Sekolah): empty")
+    assert reasons[9] == f"{WHERE}, row 9, column 'tahun_data' (Tahun Data): '2019/2020' is not a whole number"
+    assert columns == {5: "kode_kecamatan_kemdikbud", 6: "npsn", 7: "status_sekolah", 8: "nama_sekolah", 9: "tahun_data"}
+    # The quarantine keeps what was delivered, as text.
+    assert quarantine.column("npsn").to_pylist()[1] == "3040458A"
+    assert quarantine.column("tahun_data").to_pylist()[4] == "2019/2020"
+    assert set(quarantine.column("_source_sheet").to_pylist()) == {"Daftar Sekolah"}
+    assert "3040458A" not in data.column("npsn").to_pylist()
+    assert data.column("_source_row").to_pylist()[0] == 10
+
+
+def test_npsn_typed_as_number_becomes_exact_text(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    sekolah_rows[0]["npsn"] = int(sekolah_rows[0]["npsn"])  # 30404588 as a number cell
+    sekolah_rows[1]["npsn"] = float(sekolah_rows[1]["npsn"])  # 30404589.0
+    drop_workbook(rows=sekolah_rows)
+    [manifest] = extract_load(sekolah, zones)
+    assert manifest["rows_loaded"] == 323
+    data, _ = _tables(zones, sekolah, manifest)
+    assert data.column("npsn").to_pylist()[:2] == ["30404588", "30404589"]
+
+
+def test_ids_that_lost_digits_are_quarantined_never_repaired(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    sekolah_rows[0]["npsn"] = "3.04046E+07"  # text in scientific notation (a CSV round trip through Excel)
+    sekolah_rows[1]["npsn"] = 30404589000000001  # a number cell with 17 digits
+    sekolah_rows[2]["npsn"] = "3040515500000001"  # 16 digits typed as text: wrong pattern, but no precision loss
+    drop_workbook(rows=sekolah_rows)
+    [manifest] = extract_load(sekolah, zones)
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"]) == (320, 3)
+    _, quarantine = _tables(zones, sekolah, manifest)
+    reasons = quarantine.column("_reason").to_pylist()
+    assert "row 5, column 'npsn' (NPSN): '3.04046E+07' is in scientific notation" in reasons[0]
+    assert "precision loss" in reasons[0]
+    assert "row 6, column 'npsn' (NPSN):" in reasons[1] and "number cell with 17 digits" in reasons[1]
+    assert "precision loss" in reasons[1]
+    assert "row 7, column 'npsn' (NPSN): '3040515500000001' does not match the pattern" in reasons[2]
+
+
+def test_duplicate_npsn_identical_is_deduplicated_conflicting_is_quarantined(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    rows = sekolah_rows[:5] + [dict(sekolah_rows[0]), dict(sekolah_rows[1], nama_sekolah="SD NEGERI 002 LAIN")]
+    drop_workbook(rows=rows)
+    [manifest] = extract_load(sekolah, zones)
+    counts = (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"], manifest["rows_deduplicated"])
+    assert counts == (7, 5, 1, 1)
+    _assert_counts_add_up(manifest)
+    data, quarantine = _tables(zones, sekolah, manifest)
+    assert data.column("nama_sekolah").to_pylist()[1] == "SD NEGERI 002 BATU SOPANG"  # the first one is kept
+    [reason] = quarantine.column("_reason").to_pylist()
+    assert reason == f"{WHERE}, row 11, column 'npsn' (NPSN): duplicate npsn '30404589', first seen at row 6 with other values"
+
+
+def test_missing_required_column_refuses_the_file(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    headers = {key: text for key, text in SEKOLAH_HEADERS.items() if key != "npsn"}
+    drop_workbook(rows=sekolah_rows, headers=headers)
+    with pytest.raises(RejectedFile) as refused:
+        extract_load(sekolah, zones)
+    message = str(refused.value)
+    assert message.startswith(f"{WHERE}, row 4: required column 'npsn' (NPSN) is missing; found: Nama Sekolah, ")
+    assert committed_batches(zones, sekolah) == []
+    [record] = rejections(zones, sekolah)
+    assert record["message"] == message and record["source"]["path"] == "drop/disdik/sekolah_2019.xlsx"
+    # Refused content is known: the next run is a no-op, not a second error.
+    assert extract_load(sekolah, zones) == []
+
+
+def test_new_column_refused_when_contract_says_fail(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    for row in sekolah_rows:
+        row["akreditasi"] = "A"
+    drop_workbook(rows=sekolah_rows, headers={**SEKOLAH_HEADERS, "akreditasi": "Akreditasi"})
+    with pytest.raises(RejectedFile, match=r"row 4: 'Akreditasi' \(column K\) is not in the contract of disdik__sekolah"):
+        extract_load(sekolah, zones)
+    assert committed_batches(zones, sekolah) == []
+
+
+def test_new_column_carried_along_when_contract_evolves(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    for row in sekolah_rows:
+        row["akreditasi"] = "A"
+    drop_workbook(rows=sekolah_rows, headers={**SEKOLAH_HEADERS, "akreditasi": "Akreditasi Sekolah"})
+    evolving = with_changes(sekolah, contract={"on_new_column": "evolve"})
+    [manifest] = extract_load(evolving, zones)
+    assert manifest["rows_loaded"] == 323
+    assert manifest["columns"]["akreditasi_sekolah"] == "text"
+    data, _ = _tables(zones, evolving, manifest)
+    assert set(data.column("akreditasi_sekolah").to_pylist()) == {"A"}
+
+
+def test_same_workbook_twice_is_a_no_op(zones, sekolah, drop_workbook) -> None:
+    drop_workbook()
+    drop_workbook("sekolah_2019 (1).xlsx")  # the same file dropped twice before the first run
+    assert len(extract_load(sekolah, zones)) == 1
+    assert extract_load(sekolah, zones) == []
+    drop_workbook("sekolah_2019_salinan.xlsx")  # the same bytes under another name
+    assert extract_load(sekolah, zones) == []
+    assert len(committed_batches(zones, sekolah)) == 1
+
+
+def test_changed_workbook_gives_exactly_one_new_batch(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    drop_workbook()
+    [first] = extract_load(sekolah, zones)
+    drop_workbook(rows=sekolah_rows[:-1])  # one school closed: the agency overwrites its file
+    [second] = extract_load(sekolah, zones)
+    assert second["rows_loaded"] == 322
+    assert second["batch_id"] > first["batch_id"]
+    assert [m["batch_id"] for m in committed_batches(zones, sekolah)] == [first["batch_id"], second["batch_id"]]
+    assert extract_load(sekolah, zones) == []
+
+
+def test_several_new_files_land_oldest_first(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    drop_workbook("sekolah_2019.xlsx")
+    drop_workbook("sekolah_2020.xlsx", tahun=2020)
+    manifests = extract_load(sekolah, zones)
+    assert [m["source"]["path"] for m in manifests] == ["drop/disdik/sekolah_2019.xlsx", "drop/disdik/sekolah_2020.xlsx"]
+    data, _ = _tables(zones, sekolah, manifests[-1])
+    assert set(data.column("tahun_data").to_pylist()) == {2020}
+
+
+def test_refused_file_does_not_stop_the_others(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    headers = {key: text for key, text in SEKOLAH_HEADERS.items() if key != "kode_kec_kemdikbud"}
+    drop_workbook("sekolah_a.xlsx", rows=sekolah_rows, headers=headers)
+    drop_workbook("sekolah_b.xlsx")
+    with pytest.raises(RejectedFile) as refused:
+        extract_load(sekolah, zones)
+    assert "sekolah_a.xlsx" in str(refused.value) and "'kode_kecamatan_kemdikbud' (Kode Kecamatan)" in str(refused.value)
+    [manifest] = refused.value.batches
+    assert manifest["source"]["path"] == "drop/disdik/sekolah_b.xlsx"
+    assert committed_batches(zones, sekolah) == [manifest]
+
+
+@pytest.mark.parametrize("title_rows, header_row", [(0, 1), (2, 4), (5, 7)])
+def test_header_found_below_any_number_of_title_rows(zones, sekolah, drop_workbook, sekolah_rows, title_rows, header_row) -> None:
+    drop_workbook(rows=sekolah_rows[:3], title_rows=title_rows)
+    [manifest] = extract_load(sekolah, zones)
+    assert manifest["header_row"] == header_row
+    data, _ = _tables(zones, sekolah, manifest)
+    assert data.column("_source_row").to_pylist() == [header_row + 1, header_row + 2, header_row + 3]
+
+
+def test_declared_header_row(zones, sekolah, drop_workbook, sekolah_rows) -> None:
+    drop_workbook(rows=sekolah_rows[:3])
+    [manifest] = extract_load(with_changes(sekolah, source={"header_row": 4}), zones)
+    assert manifest["rows_loaded"] == 3
+    drop_workbook(rows=sekolah_rows[:4])
+    with pytest.raises(RejectedFile, match=r"sheet 'Daftar Sekolah', row 3: the declared header_row is empty"):
+        extract_load(with_changes(sekolah, source={"header_row": 3}), zones)
+
+
+def test_missing_sheet_names_the_sheets_found(zones, sekolah, drop_workbook) -> None:
+    drop_workbook(sheet_name="Sheet1")
+    with pytest.raises(RejectedFile) as refused:
+        extract_load(sekolah, zones)
+    assert str(refused.value) == "drop/disdik/sekolah_2019.xlsx: no sheet 'Daftar Sekolah' (sheets found: 'Sheet1', 'Keterangan')"
+
+
+def test_not_a_workbook_is_refused(zones, sekolah) -> None:
+    path = zones.drop("disdik") / "sekolah_rusak.xlsx"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"NPSN,Nama Sekolah\n30404588,SD\n")
+    from tests.ingestion.drops import age
+
+    age(path)
+    with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah_rusak.xlsx: cannot read the file as an xlsx workbook"):
+        extract_load(sekolah, zones)
+
+
+def test_one_info_line_per_batch_and_capped_warnings(zones, sekolah, drop_workbook, sekolah_rows, caplog) -> None:
+    for row in sekolah_rows[:25]:
+        row["status"] = "X"
+    drop_workbook(rows=sekolah_rows)
+    with caplog.at_level(logging.INFO, logger="ingestion"):
+        extract_load(sekolah, zones)
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and r.name == "ingestion.extract"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "ingestion.extract"]
+    assert len(infos) == 1
+    assert "drop/disdik/sekolah_2019.xlsx: 323 rows in, 298 loaded, 25 quarantined" in infos[0]
+    assert len(warnings) == QUARANTINE_LOG_LINES + 1
+    assert "row 5, column 'status_sekolah'" in warnings[0]
+    assert "... and 5 more quarantined rows" in warnings[-1]
+
+
+def test_raw_folder_holds_only_committed_batches(zones, sekolah, drop_workbook) -> None:
+    drop_workbook()
+    [manifest] = extract_load(sekolah, zones)
+    folder = dataset_dir(zones, sekolah)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [".lock", f"batch={manifest['batch_id']}"]
+    assert sorted(p.name for p in (folder / names[1]).iterdir()) == ["data.parquet", "manifest.json", "quarantine.parquet"]
+
+
+def test_workbook_without_rows_is_refused(zones, sekolah, drop_workbook) -> None:
+    drop_workbook(rows=[])
+    with pytest.raises(RejectedFile, match=rf"^{WHERE}, row 4: no data rows below the header$"):
+        extract_load(sekolah, zones)
+
+
+def test_drop_folder_missing_means_nothing_new(zones, sekolah) -> None:
+    assert extract_load(sekolah, zones) == []
+    assert not Path(zones.drop("disdik")).exists()

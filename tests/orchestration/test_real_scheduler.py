@@ -1,0 +1,240 @@
+"""The scheduler path, for real: api-server, scheduler, dag-processor and triggerer as processes.
+
+A workbook dropped into drop/disdik/ must, with nobody pressing a button, be noticed by the
+DropFolderTrigger (triggerer), ingested (asset-triggered run), built into the warehouse
+(asset-triggered run) and published (asset-triggered run), ending in a new releases/current.
+Everything listens on 127.0.0.1 only; every process started here is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingestion.zones import Zones
+from orchestration import airflow_env
+
+log = logging.getLogger(__name__)
+
+pytestmark = pytest.mark.scheduler
+
+STARTUP_SECONDS = 180  # DB migration + four components on a busy 2-core machine
+CHAIN_SECONDS = 180  # drop -> ingest -> build_warehouse -> publish, all asset-triggered
+COMPONENTS = {
+    "api-server": ["api-server", "-H", "127.0.0.1", "-p", "{port}", "-w", "1"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+CHAIN = ["ingest__disdik__sekolah", "build_warehouse", "publish"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Airflow:
+    home: Path
+    port: int
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen]
+
+    def log_path(self, name: str) -> Path:
+        return self.home / f"{name}.out"
+
+    def logs(self, tail: int = 60) -> str:
+        parts = []
+        for name in self.processes:
+            lines = self.log_path(name).read_text(errors="replace").splitlines()
+            parts.append(f"----- {name} (last {tail} lines) -----\n" + "\n".join(lines[-tail:]))
+        return "\n".join(parts)
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
+            return json.loads(response.read())
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise AssertionError(f"airflow {name} exited with {process.returncode}\n{self.logs()}")
+
+    def dag_runs(self, dag_id: str) -> list[dict]:
+        return self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after")["dag_runs"]
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM each component's process group, then SIGKILL what is left after a grace period."""
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # the group may hold LocalExecutor workers even when the leader is gone
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def airflow(zones: Zones, tmp_path: Path) -> Iterator[Airflow]:
+    home = tmp_path / "airflow"
+    airflow_env.prepare_home(home)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != airflow_env.HOME_ENV}
+    env.update(airflow_env.airflow_env(zones, home, api_port=port))
+    env.update({
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),  # one secret for all components
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # test only: no login on the API
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__API__WORKERS": "1",
+    })
+    airflow_cmd = [sys.executable, "-m", "airflow"]
+    migrate = subprocess.run([*airflow_cmd, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
+
+    processes: dict[str, subprocess.Popen] = {}
+    instance = Airflow(home, port, env, processes)
+    try:
+        for name, args in COMPONENTS.items():
+            out = instance.log_path(name).open("wb")
+            processes[name] = subprocess.Popen(
+                [*airflow_cmd, *(a.format(port=port) for a in args)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group, so teardown reaches its children
+            )
+            out.close()
+        yield instance
+    finally:
+        _stop(processes)
+
+
+def _wait(what: str, airflow: Airflow, timeout: float, probe: Any) -> Any:
+    """Poll `probe()` until it returns something truthy; fail with the component logs on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        airflow.check_alive()
+        try:
+            result = probe()
+            if result:
+                return result
+        except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, ValueError) as exc:
+            last_error = exc
+        time.sleep(1)
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})\n{airflow.logs()}"
+    )
+
+
+def _healthy(airflow: Airflow) -> bool:
+    health = airflow.get("/api/v2/monitor/health")
+    parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+    return all(health.get(part, {}).get("status") == "healthy" for part in parts)
+
+
+def _dags_ready(airflow: Airflow) -> bool:
+    dags = {d["dag_id"]: d for d in airflow.get("/api/v2/dags?limit=100")["dags"]}
+    return all(dag_id in dags and not dags[dag_id]["is_paused"] for dag_id in CHAIN)
+
+
+def _listening(port_of_interest: set[int] | None = None) -> list[tuple[str, int]]:
+    """(address, port) of every listening IPv4/IPv6 TCP socket on this machine, from /proc/net."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port = local.rsplit(":", 1)
+            if state == "0A" and (port_of_interest is None or int(port, 16) in port_of_interest):
+                found.append((address, int(port, 16)))
+    return found
+
+
+def _finished_run(airflow: Airflow, dag_id: str) -> dict | None:
+    for run in airflow.dag_runs(dag_id):
+        if run["state"] == "failed":
+            raise AssertionError(f"{dag_id} run {run['dag_run_id']} failed\n{airflow.logs()}")
+        if run["state"] == "success":
+            return run
+    return None
+
+
+def _at(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Airflow, zones: Zones) -> None:
+    from agency_systems.disdik import write_sekolah_workbook
+
+    started = time.monotonic()
+    _wait("healthy components", airflow, STARTUP_SECONDS, lambda: _healthy(airflow))
+    _wait("the DAGs to be parsed and unpaused", airflow, STARTUP_SECONDS, lambda: _dags_ready(airflow))
+    ready = time.monotonic()
+    # Only the api-server listens, on loopback (serve-logs would bind 0.0.0.0:8793/8794).
+    assert _listening({8793, 8794}) == []
+    assert _listening({airflow.port}) == [("0100007F", airflow.port)]  # 127.0.0.1, little-endian hex
+    assert not (zones.releases / "current").exists()
+
+    drop = zones.drop("disdik")
+    drop.mkdir(parents=True, exist_ok=True)
+    dropped_at = time.time()
+    write_sekolah_workbook(drop / "sekolah_2019.xlsx")
+
+    publish_run = _wait("a successful publish run", airflow, CHAIN_SECONDS, lambda: _finished_run(airflow, "publish"))
+    done = time.monotonic()
+
+    runs = {dag_id: airflow.dag_runs(dag_id) for dag_id in CHAIN}
+    for dag_id in CHAIN:
+        assert [r["run_type"] for r in runs[dag_id]] == ["asset_triggered"], f"{dag_id}: {runs[dag_id]}"
+        assert runs[dag_id][0]["state"] == "success", f"{dag_id}: {runs[dag_id][0]}"
+    assert publish_run["run_type"] == "asset_triggered"
+
+    current = zones.releases / "current"
+    assert current.is_symlink()
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["passed"] is True
+    assert manifest["release_id"] == os.readlink(current)
+    published = [p for p in zones.releases.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0].isdigit()]
+    assert [p.name for p in published] == [manifest["release_id"]]
+
+    ingest, build, publish = (runs[dag_id][0] for dag_id in CHAIN)
+    log.warning(
+        "real scheduler: components ready in %.1f s; drop -> ingest start %.1f s; ingest end -> build start %.1f s; "
+        "build end -> publish start %.1f s; drop -> publish done %.1f s; whole test %.1f s",
+        ready - started,
+        _at(ingest["start_date"]) - dropped_at,
+        _at(build["start_date"]) - _at(ingest["end_date"]),
+        _at(publish["start_date"]) - _at(build["end_date"]),
+        done - ready,
+        time.monotonic() - started,
+    )

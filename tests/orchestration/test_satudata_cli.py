@@ -1,0 +1,108 @@
+"""`satudata`: the commands a person types, end to end with the real rooms (ingestion, dbt, gates)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agency_systems.disdik import SEKOLAH_HEADERS, load_sekolah_reference, write_sekolah_workbook
+from ingestion.zones import Zones
+from orchestration.cli import build_parser, main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_command() -> None:
+    text = build_parser().format_help()
+    for command in ("run", "demo-data", "catalog", "releases", "status"):
+        assert command in text
+
+
+def test_catalog_lists_datasets_and_publications(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "catalog")
+    assert code == 0
+    assert "Catalog OK: 1 dataset(s), 1 publication(s)" in out
+    assert "disdik__sekolah" in out and "sekolah*.xlsx" in out
+    assert "disdik__jumlah_sekolah_per_kecamatan" in out
+
+
+def test_an_invalid_catalog_is_an_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "disdik.yml").write_text("agency: {code: disdik}\n")
+    code, _, err = _run(capsys, "catalog", "--catalog-dir", str(tmp_path))
+    assert code == 1
+    assert "disdik.yml" in err and "agency.name" in err
+
+
+def test_demo_data_does_not_overwrite_a_delivery_without_force(
+    capsys: pytest.CaptureFixture[str], zones: Zones
+) -> None:
+    target = zones.drop("disdik") / "sekolah_2019.xlsx"
+    assert _run(capsys, "demo-data")[0] == 0
+    assert target.is_file()
+    os.utime(target, ns=(0, 0))
+    code, out, _ = _run(capsys, "demo-data")
+    assert code == 0 and "already holds a delivery" in out
+    assert target.stat().st_mtime_ns == 0
+    assert _run(capsys, "demo-data", "--force")[0] == 0
+    assert target.stat().st_mtime_ns != 0
+
+
+def test_run_publishes_then_reports_no_change(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    rows = load_sekolah_reference()
+    rows[4] = {**rows[4], "npsn": "3040X123"}  # not 8 digits: quarantined
+    rows[9] = {**rows[9], "bentuk": "PAUD"}  # not an accepted jenjang: quarantined
+    write_sekolah_workbook(zones.drop("disdik") / "sekolah_2019.xlsx", rows)
+
+    code, out, err = _run(capsys, "run")
+    assert code == 0, out + err
+    assert "ingest__disdik__sekolah      success" in out
+    assert f"rows in {len(rows)}, loaded {len(rows) - 2}, quarantined 2" in out
+    quarantined = [line for line in out.splitlines() if "quarantined: row" in line]
+    assert len(quarantined) == 2
+    assert "column npsn" in quarantined[0] or "column npsn" in quarantined[1]
+    assert "Gate: passed" in out
+    release_id = os.readlink(zones.releases / "current")
+    assert f"Release: {release_id}" in out
+    assert str(zones.releases / release_id) in out
+
+    code, out, err = _run(capsys, "run", "--demo")
+    assert code == 0, out + err
+    assert "already holds a delivery" in out
+    assert "disdik__sekolah: nothing new" in out
+    assert "build_warehouse              not_triggered" in out
+    assert f"No change: release {release_id} is current" in out
+
+    code, out, _ = _run(capsys, "status")
+    assert code == 0
+    assert f"Current release: {release_id}" in out
+    code, out, _ = _run(capsys, "releases")
+    assert f"* {release_id}" in out
+
+
+def test_a_refused_file_fails_the_run_with_the_reason(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    headers = {key: text for key, text in SEKOLAH_HEADERS.items() if key != "npsn"}
+    write_sekolah_workbook(zones.drop("disdik") / "sekolah_2020.xlsx", headers=headers)
+    code, out, err = _run(capsys, "run")
+    assert code == 1
+    assert "ingest__disdik__sekolah      failed" in out
+    assert "FAILED ingest__disdik__sekolah.extract_load: RejectedFile:" in err
+    assert "sekolah_2020.xlsx" in err and "npsn" in err
+    assert not (zones.releases / "current").exists()
+
+
+def test_releases_on_an_empty_data_root(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    code, out, _ = _run(capsys, "releases")
+    assert code == 0 and "No releases" in out
+    code, _, err = _run(capsys, "releases", "--rollback", "20250101T000000Z-deadbeef")
+    assert code == 1
+    assert "unknown release '20250101T000000Z-deadbeef'" in err
+    code, out, _ = _run(capsys, "status")
+    assert code == 0
+    assert "disdik__sekolah" in out and "no batch yet" in out
+    assert "Current release: none" in out

@@ -1,0 +1,421 @@
+"""Staged warehouse builds: committed raw batches -> one dbt build -> `warehouse/current`.
+
+A build reads the ledger (the committed batches' manifests, `ingestion.ledger`), and does nothing when the set of
+input batch ids is the one the current build was made from. Otherwise it runs `dbt build`
+(seed + run + test) in-process into its own directory:
+
+    warehouse/builds/_tmp-<build_id>/     warehouse.duckdb, marts/<model>.parquet, target/, logs/
+      -> build.json written last, then one rename to builds/<build_id>/
+      -> the `warehouse/current` symlink is swapped atomically (a new symlink, then os.replace)
+
+A failed build raises `BuildFailed` (naming every failing node) and is kept for inspection as
+builds/_failed-<build_id>/; `current` is untouched. Builds never overlap: each holds an exclusive
+lock on warehouse/.build.lock, because DuckDB allows one writer and dbt writes the whole tree.
+Readers use a finished builds/<id>/ (through `current`) or its exported Parquet, never _tmp-*.
+
+dbt is imported inside functions: DAG files import this module while being parsed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingestion.catalog import REPO_ROOT, Catalog
+from ingestion.ledger import committed_batches
+from ingestion.zones import Zones
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = REPO_ROOT  # dbt_project.yml and profiles.yml
+WAREHOUSE_PATH_ENV = "SATUDATA_WAREHOUSE_PATH"  # read by profiles.yml
+KEEP_BUILDS = 5
+KEEP_FAILED = 5
+BUILD_FILE = "build.json"
+DATABASE_FILE = "warehouse.duckdb"
+MARTS_DIR = "marts"
+
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+# dbt is not re-entrant within one process (global flags, one DuckDB environment per process):
+# invocations from several threads, even for different data roots, take turns.
+_DBT_IN_PROCESS = threading.Lock()
+
+
+class BuildFailed(RuntimeError):
+    """dbt could not build the warehouse, or a test failed; `current` was left as it was."""
+
+    def __init__(self, message: str, *, build_id: str, failures: list[dict[str, str]], kept_at: Path | None):
+        super().__init__(message)
+        self.build_id = build_id
+        self.failures = failures  # [{"node": unique_id, "status": ..., "message": ...}]
+        self.kept_at = kept_at
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+def build_inputs(zones: Zones, catalog: Catalog) -> dict[str, list[str]]:
+    """{dataset_id: [committed batch ids, sorted]} for every dataset that has at least one batch."""
+    inputs = {}
+    for entry in catalog.datasets:
+        batch_ids = sorted(manifest["batch_id"] for manifest in committed_batches(zones, entry))
+        if batch_ids:
+            inputs[entry.id] = batch_ids
+    return inputs
+
+
+def _input_ids(inputs: dict[str, list[str]]) -> list[str]:
+    return sorted(batch_id for batch_ids in inputs.values() for batch_id in batch_ids)
+
+
+def make_build_id(inputs: dict[str, list[str]], at: datetime) -> str:
+    digest = hashlib.sha256("\n".join(_input_ids(inputs)).encode()).hexdigest()
+    return f"{at:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+
+
+# --- reading builds -----------------------------------------------------------------------
+
+
+def current_build(zones: Zones) -> dict | None:
+    """The build.json of the build `warehouse/current` points at, or None before the first build."""
+    path = zones.warehouse / "current" / BUILD_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+# --- running dbt --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        started = time.monotonic()
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        waited = time.monotonic() - started
+        if waited > 0.5:
+            log.info("waited %.1f s for another warehouse build to finish", waited)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration (profiles.yml reads the DuckDB path from one)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_dbt(command: list[str], *, database: Path, work_dir: Path, dbt_vars: dict[str, str]) -> Any:
+    """Invoke dbt in-process against `database`; target/ and logs/ go under `work_dir`.
+
+    Returns dbt's `dbtRunnerResult`. dbt's console output is quieted (errors only); its full
+    log is in work_dir/logs/dbt.log.
+    """
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps(dbt_vars),
+        "--quiet",
+        "--no-use-colors",
+    ]
+    env = {WAREHOUSE_PATH_ENV: str(database), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    with _DBT_IN_PROCESS, _environment(env):
+        try:
+            return dbtRunner().invoke(args)
+        finally:
+            _close_duckdb()
+
+
+def _close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    Otherwise the file stays open (with its WAL) after dbt returns: the build directory would be
+    renamed under a live database, and the next build in this process would reuse the handle.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+        DuckDBConnectionManager.close_all_connections()
+
+
+def _node_results(result: Any) -> list[Any]:
+    return list(getattr(result.result, "results", None) or [])
+
+
+def _failures(result: Any) -> list[dict[str, str]]:
+    failures = []
+    for node_result in _node_results(result):
+        status = str(node_result.status)
+        if status in _FAILED_STATUSES:
+            message = (node_result.message or "").strip().replace("\n", " ")
+            failures.append({"node": node_result.node.unique_id, "status": status, "message": message})
+    return failures
+
+
+def _summary(result: Any) -> tuple[list[str], dict[str, int]]:
+    models, tests = [], {"passed": 0, "failed": 0, "warned": 0}
+    for node_result in _node_results(result):
+        status = str(node_result.status)
+        resource_type = str(node_result.node.resource_type)
+        if resource_type == "model" and status == "success":
+            models.append(node_result.node.name)
+        elif resource_type in ("test", "unit_test"):
+            if status == "pass":
+                tests["passed"] += 1
+            elif status == "warn":
+                tests["warned"] += 1
+            elif status in _FAILED_STATUSES:
+                tests["failed"] += 1
+    return sorted(models), tests
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mart_files(marts_dir: Path) -> dict[str, dict]:
+    import pyarrow.parquet as pq
+
+    return {
+        path.stem: {
+            "path": f"{MARTS_DIR}/{path.name}",
+            "rows": pq.read_metadata(path).num_rows,
+            "sha256": _sha256(path),
+        }
+        for path in sorted(marts_dir.glob("*.parquet"))
+    }
+
+
+def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> None:
+    """Point the views dbt-duckdb made over exported Parquet at the build's final directory.
+
+    dbt wrote the marts under _tmp-<id>/ and DuckDB stores absolute paths in the view text, so
+    after the commit rename those views are rewritten to read builds/<id>/marts/.
+    """
+    import duckdb
+
+    with duckdb.connect(str(database)) as connection:
+        views = connection.execute(
+            "select sql from duckdb_views() where not internal and contains(sql, ?)", [str(old_dir)]
+        ).fetchall()
+        for (sql,) in views:
+            statement = sql.replace(str(old_dir), str(new_dir)).replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
+            connection.execute(statement)
+
+
+def _write_json_durably(path: Path, document: dict) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _swap_current(warehouse_dir: Path, build_id: str) -> None:
+    link = warehouse_dir / "current"
+    temporary = warehouse_dir / f".current-{os.getpid()}-{build_id}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(Path("builds") / build_id)  # relative: the data root may move
+    os.replace(temporary, link)
+    _fsync_dir(warehouse_dir)
+
+
+def _prune(builds_dir: Path, current_id: str | None) -> None:
+    """Keep the newest KEEP_BUILDS builds (never deleting current) and KEEP_FAILED failed ones."""
+    finished = sorted(p for p in builds_dir.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    for old in finished[:-KEEP_BUILDS]:
+        if old.name != current_id:
+            log.info("removing old warehouse build %s", old.name)
+            shutil.rmtree(old, ignore_errors=True)
+    failed = sorted(p for p in builds_dir.iterdir() if p.is_dir() and p.name.startswith("_failed-"))
+    for old in failed[:-KEEP_FAILED]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _set_aside_crashed_builds(builds_dir: Path) -> None:
+    """Rename _tmp-* left by a build that died (we hold the lock, so none is running) to _failed-*."""
+    for leftover in sorted(builds_dir.glob("_tmp-*")):
+        target = builds_dir / f"_failed-{leftover.name.removeprefix('_tmp-')}"
+        log.warning("warehouse build %s did not finish; kept as %s", leftover.name, target.name)
+        if target.exists():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.rename(target)
+
+
+def _excluded_sources(catalog: Catalog, inputs: dict[str, list[str]]) -> list[str]:
+    """dbt selectors for datasets with no committed batch yet: their models cannot be built."""
+    return [f"source:raw_{entry.agency.code}.{entry.name}+" for entry in catalog.datasets if entry.id not in inputs]
+
+
+def _free_build_id(builds_dir: Path, inputs: dict[str, list[str]]) -> tuple[str, datetime]:
+    # A forced rebuild of the same inputs within one second would reuse the id: wait for the next.
+    while True:
+        started = datetime.now(UTC)
+        build_id = make_build_id(inputs, started)
+        if not any((builds_dir / name).exists() for name in (build_id, f"_tmp-{build_id}", f"_failed-{build_id}")):
+            return build_id, started
+        time.sleep(1.05 - started.microsecond / 1e6)
+
+
+# --- the build ----------------------------------------------------------------------------
+
+
+def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> dict | None:
+    """Build the warehouse from the committed raw batches; return the new build.json.
+
+    Returns None when there is nothing to do: the input batch ids are those of the current
+    build (unless `force`), or there are no committed batches at all. Raises `BuildFailed`
+    when dbt fails or a test fails; `current` then still points at the previous build.
+    """
+    warehouse_dir = zones.warehouse
+    builds_dir = warehouse_dir / "builds"
+    builds_dir.mkdir(parents=True, exist_ok=True)
+
+    with _exclusive_lock(warehouse_dir / ".build.lock"):
+        inputs = build_inputs(zones, catalog)
+        if not inputs:
+            log.info("no committed raw batches yet: nothing to build")
+            return None
+        current = current_build(zones)
+        if not force and current is not None and _input_ids(current["inputs"]) == _input_ids(inputs):
+            log.info("warehouse build %s is current for these inputs: nothing to do", current["build_id"])
+            return None
+
+        _set_aside_crashed_builds(builds_dir)
+        build_id, started_at = _free_build_id(builds_dir, inputs)
+        tmp_dir = builds_dir / f"_tmp-{build_id}"
+        (tmp_dir / MARTS_DIR).mkdir(parents=True)
+        database = tmp_dir / DATABASE_FILE
+        log.info("warehouse build %s: dbt build over %d batch(es)", build_id, len(_input_ids(inputs)))
+
+        command = ["build"]
+        excluded = _excluded_sources(catalog, inputs)
+        if excluded:
+            log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
+            command += ["--exclude", *excluded]
+        dbt_vars = {"raw_root": str(zones.root / "raw"), "marts_dir": str(tmp_dir / MARTS_DIR)}
+        try:
+            result = run_dbt(command, database=database, work_dir=tmp_dir, dbt_vars=dbt_vars)
+        except BaseException:
+            tmp_dir.rename(builds_dir / f"_failed-{build_id}")
+            raise
+
+        failures = _failures(result)
+        if not result.success or failures:
+            failed_dir = builds_dir / f"_failed-{build_id}"
+            tmp_dir.rename(failed_dir)
+            if result.exception is not None:
+                failures.append({"node": "dbt", "status": "error", "message": str(result.exception)})
+            lines = [f"{f['node']} ({f['status']}): {f['message']}" for f in failures] or ["dbt reported failure"]
+            message = (
+                f"warehouse build {build_id} failed; current build unchanged; kept at {failed_dir}\n  "
+                + "\n  ".join(lines)
+            )
+            log.error("%s", message)
+            _prune(builds_dir, current["build_id"] if current else None)
+            raise BuildFailed(message, build_id=build_id, failures=failures, kept_at=failed_dir)
+
+        models, tests = _summary(result)
+        finished_at = datetime.now(UTC)
+        build = {
+            "build_id": build_id,
+            "inputs": inputs,
+            "models": models,
+            "tests": tests,
+            "marts": _mart_files(tmp_dir / MARTS_DIR),
+            "started_at": started_at.isoformat(),
+            "finished_at": finished_at.isoformat(),
+            "seconds": round((finished_at - started_at).total_seconds(), 3),
+        }
+        _write_json_durably(tmp_dir / BUILD_FILE, build)
+        final_dir = builds_dir / build_id
+        tmp_dir.rename(final_dir)
+        _fsync_dir(builds_dir)
+        # The view fix-up runs after the rename (it needs the final path to exist) and before the
+        # swap, so no reader is pointed at this build until it is complete.
+        _repoint_external_views(final_dir / DATABASE_FILE, tmp_dir, final_dir)
+        _swap_current(warehouse_dir, build_id)
+        _prune(builds_dir, build_id)
+        log.info(
+            "warehouse build %s is current: %d models, tests %s, %.1f s",
+            build_id,
+            len(models),
+            tests,
+            build["seconds"],
+        )
+        return build
+
+
+def generate_docs(zones: Zones, out_dir: Path) -> Path:
+    """Write the dbt docs of the current build as one offline HTML file; return its path.
+
+    dbt reads the catalog from a copy of the build's database, so the committed build is never
+    opened for writing.
+    """
+    current = zones.warehouse / "current"
+    if not (current / BUILD_FILE).exists():
+        raise FileNotFoundError(f"{current}: no current warehouse build to document")
+    build_dir = current.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="satudata-docs-") as scratch:
+        database = Path(scratch) / DATABASE_FILE
+        shutil.copy2(build_dir / DATABASE_FILE, database)
+        dbt_vars = {"raw_root": str(zones.root / "raw"), "marts_dir": str(build_dir / MARTS_DIR)}
+        result = run_dbt(["docs", "generate", "--static"], database=database, work_dir=Path(scratch), dbt_vars=dbt_vars)
+        if not result.success:
+            raise RuntimeError(f"dbt docs generate failed for build {build_dir.name}: {result.exception}")
+        target = out_dir / "index.html"
+        shutil.copy2(Path(scratch) / "target" / "static_index.html", target)
+    return target
