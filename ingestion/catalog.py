@@ -24,6 +24,7 @@ WAREHOUSE_ASSET = "warehouse"
 RELEASE_ASSET = "release"
 
 NAME_RE = r"^[a-z][a-z0-9_]*$"
+SOURCE_KINDS = ("file", "postgres", "mysql", "sqlite", "http_json", "ckan")
 
 
 class CatalogError(ValueError):
@@ -101,13 +102,75 @@ class FileSource(Strict):
 
     kind: Literal["file"]
     pattern: str = Field(min_length=1)  # glob inside the agency's drop folder, e.g. "sekolah*.xlsx"
-    format: Literal["xlsx", "csv"]
-    sheet: str | None = None  # xlsx: the sheet to read (default: the first visible one)
+    format: Literal["xlsx", "xls", "csv"]
+    sheet: str | None = None  # xlsx/xls: the sheet to read (default: the first visible one)
     header_row: int | None = Field(default=None, ge=1)  # 1-based; None: found by matching the contract
-    max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    header_rows: int = Field(default=1, ge=1, le=3)  # >1: merged header cells span this many rows
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)  # csv; None: sniffed
+    encoding: Literal["utf-8", "utf-8-sig", "windows-1252"] = "utf-8"  # csv
+    decimal_comma: bool = False  # numbers written the Indonesian way: "1.234,56"
+    archive: Literal["zip"] | None = None  # the pattern matches archives; their members are read
+    member_pattern: str | None = None  # with archive: which members (glob); None: all
+    max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)  # a larger file (or member) is refused
+    max_ratio: float = Field(default=100.0, gt=1)  # zip/xlsx: uncompressed/compressed above this is a bomb
 
 
-Source = Annotated[FileSource, Field(discriminator="kind")]
+class RelationalSource(Strict):
+    """A table or query in an agency's database. Credentials: the Airflow connection, never here."""
+
+    kind: Literal["postgres", "mysql", "sqlite"]
+    connection: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # Airflow connection id (AIRFLOW_CONN_<ID>)
+    table: str | None = None  # schema.table or table
+    query: str | None = None  # a SELECT, when a table is not enough
+    chunk_rows: int = Field(default=100_000, gt=0)  # rows per streamed chunk
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> RelationalSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of 'table' and 'query'")
+        return self
+
+
+class Pagination(Strict):
+    style: Literal["none", "page", "offset", "cursor", "link"] = "none"
+    page_param: str = "page"  # style page
+    first_page: int = 1
+    offset_param: str = "offset"  # style offset
+    size_param: str | None = "limit"  # page size parameter (page/offset/cursor); None: not sent
+    page_size: int = Field(default=100, gt=0)
+    cursor_param: str = "cursor"  # style cursor: the request parameter carrying the token
+    cursor_path: str = "next_cursor"  # style cursor: dotted path of the next token in the response
+
+
+class HttpJsonSource(Strict):
+    """A REST API returning JSON. Base URL and token/API key: the Airflow connection."""
+
+    kind: Literal["http_json"]
+    connection: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    path: str = Field(min_length=1)  # endpoint path below the connection's base URL
+    records_path: str = "data"  # dotted path of the record list in each response ("" = the response itself)
+    params: dict[str, str] = {}
+    pagination: Pagination = Pagination()
+    auth: Literal["none", "bearer", "api_key"] = "none"
+    api_key_header: str = "X-API-Key"
+    incremental_param: str | None = None  # e.g. updated_since: sent with the saved cursor value
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    backoff_cap_seconds: float = Field(default=60.0, gt=0)
+    pages_per_batch: int = Field(default=50, gt=0)  # a batch is committed every this many pages (resume point)
+
+
+class CkanSource(Strict):
+    """A resource on a CKAN portal (Action API: package_show, datastore_search)."""
+
+    kind: Literal["ckan"]
+    connection: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # the portal's base URL (+ API key if any)
+    package: str = Field(min_length=1)  # package (dataset) name or id
+    resource: str = Field(min_length=1)  # resource name or id
+    page_size: int = Field(default=1000, gt=0)
+
+
+Source = Annotated[FileSource | RelationalSource | HttpJsonSource | CkanSource, Field(discriminator="kind")]
 
 
 class Trigger(Strict):
@@ -249,7 +312,7 @@ def _describe(path: Path, error: dict) -> str:
         where += f": {kind} '{loc[1]}'"
         loc = loc[2:]
     # Drop pydantic's union tags (e.g. 'file' in source.file.pattern) from the key path.
-    key = ".".join(part for part in loc if part not in ("file",))
+    key = ".".join(part for part in loc if part not in SOURCE_KINDS)
     if key:
         where += f": key '{key}'"
     return f"{where}: {error['msg']}"
