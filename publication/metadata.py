@@ -10,7 +10,6 @@ The document has three blocks:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.catalog import PublicationEntry
+from ingestion.durable import sha256_file
 
 TIPE_INSTANSI = "daerah-kabupaten"
 KODE_WILAYAH = "64.01"  # Kemendagri code of Kabupaten Paser: the platform publishes for one regency
@@ -64,14 +64,6 @@ MEDIA_TYPES = {
     "parquet": "application/vnd.apache.parquet",
     "json": "application/json",
 }
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _where(entry: PublicationEntry, key: str) -> str:

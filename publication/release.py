@@ -36,9 +36,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ingestion.catalog import REPO_ROOT, Catalog, PublicationEntry
+from ingestion.durable import fsync_dir, fsync_file, fsync_tree, json_bytes, sha256_file, swap_symlink, write_durably
 from ingestion.zones import Zones
 from publication.errors import GateFailed, ReleaseError, SuiteError
-from publication.metadata import build_metadata, check_metadata, distribution_entry, sha256_file
+from publication.metadata import build_metadata, check_metadata, distribution_entry
 from publication.quality import ValidationReport, render_quality_report, suite_path_for, validate_table
 
 log = logging.getLogger(__name__)
@@ -54,33 +55,8 @@ FORMULA_START = r"^[=+\-@\t\r]"
 # --- Small filesystem helpers -----------------------------------------------------------------------
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync_file(path)  # a directory fd can be fsynced on Linux: makes renames inside it durable
-
-
-def _fsync_tree(root: Path) -> None:
-    for path in sorted(root.rglob("*"), reverse=True):
-        _fsync_file(path)
-    _fsync_dir(root)
-
-
-def _write_text(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _write_json(path: Path, data: Any) -> None:
-    _write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    write_durably(path, json_bytes(data))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -232,7 +208,7 @@ def _stage_publication(
     table = pq.read_table(mart)
     parquet_path, csv_path = candidate / f"{pid}.parquet", candidate / f"{pid}.csv"
     shutil.copyfile(mart, parquet_path)
-    _fsync_file(parquet_path)
+    fsync_file(parquet_path)
     write_csv(table, csv_path)
 
     quality: list[str] = []
@@ -261,7 +237,7 @@ def _reject(zones: Zones, candidate: Path, release_id: str) -> Path:
     if rejected.exists():  # the same build audited twice within one second
         shutil.rmtree(rejected)
     os.rename(candidate, rejected)
-    _fsync_dir(rejected.parent)
+    fsync_dir(rejected.parent)
     _prune(zones.releases / REJECTED, keep=KEEP_RELEASES, protect=None)
     return rejected
 
@@ -316,9 +292,9 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
             failures += quality + metadata
             if report is not None:
                 reports.append(report)
-        _write_text(
+        write_durably(
             candidate / "validation" / "index.html",
-            render_quality_report(reports, title=f"Laporan kualitas data, rilis {release_id}"),
+            render_quality_report(reports, title=f"Laporan kualitas data, rilis {release_id}").encode("utf-8"),
         )
 
         files = {}
@@ -338,7 +314,7 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
             "passed": not failures,
         }
         _write_json(candidate / "manifest.json", manifest)
-        _fsync_tree(candidate)
+        fsync_tree(candidate)
 
         if failures:
             rejected = _reject(zones, candidate, release_id)
@@ -359,13 +335,7 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
 
 def _point_current(zones: Zones, release_id: str) -> None:
     """Swap releases/current to <release_id> in one step: a new symlink, then os.replace over the old."""
-    tmp_link = zones.releases / f".{CURRENT}-{release_id}-{os.getpid()}"
-    if tmp_link.is_symlink() or tmp_link.exists():
-        tmp_link.unlink()
-    os.symlink(release_id, tmp_link)  # relative: the data root can move
-    os.replace(tmp_link, zones.releases / CURRENT)
-    _fsync_dir(zones.releases)
-
+    swap_symlink(zones.releases / CURRENT, release_id)
 
 def _verify(release_dir: Path, manifest: dict[str, Any]) -> None:
     for name, info in manifest.get("files", {}).items():
@@ -404,9 +374,9 @@ def publish_candidate(zones: Zones, release_id: str) -> dict[str, Any]:
             if final.exists():
                 raise ReleaseError(f"{final} already exists: release ids are never reused")
             _verify(candidate, manifest)
-            _fsync_tree(candidate)
+            fsync_tree(candidate)
             os.rename(candidate, final)
-            _fsync_dir(zones.releases)
+            fsync_dir(zones.releases)
         elif final.is_dir():
             log.warning("release %s was committed but not made current (an earlier crash): finishing", release_id)
             manifest = _read_json(final / "manifest.json") or {}

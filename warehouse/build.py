@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.catalog import REPO_ROOT, Catalog
+from ingestion.durable import fsync_dir, json_bytes, sha256_file, swap_symlink, write_durably
 from ingestion.ledger import committed_batches
 from ingestion.zones import Zones
 
@@ -207,14 +208,6 @@ def _summary(result: Any) -> tuple[list[str], dict[str, int]]:
     return sorted(models), tests
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _mart_files(marts_dir: Path) -> dict[str, dict]:
     import pyarrow.parquet as pq
 
@@ -222,7 +215,7 @@ def _mart_files(marts_dir: Path) -> dict[str, dict]:
         path.stem: {
             "path": f"{MARTS_DIR}/{path.name}",
             "rows": pq.read_metadata(path).num_rows,
-            "sha256": _sha256(path),
+            "sha256": sha256_file(path),
         }
         for path in sorted(marts_dir.glob("*.parquet"))
     }
@@ -243,32 +236,6 @@ def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> Non
         for (sql,) in views:
             statement = sql.replace(str(old_dir), str(new_dir)).replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
             connection.execute(statement)
-
-
-def _write_json_durably(path: Path, document: dict) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename inside `path` durable."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _swap_current(warehouse_dir: Path, build_id: str) -> None:
-    link = warehouse_dir / "current"
-    temporary = warehouse_dir / f".current-{os.getpid()}-{build_id}"
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(Path("builds") / build_id)  # relative: the data root may move
-    os.replace(temporary, link)
-    _fsync_dir(warehouse_dir)
 
 
 def _prune(builds_dir: Path, current_id: str | None) -> None:
@@ -379,14 +346,14 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             "finished_at": finished_at.isoformat(),
             "seconds": round((finished_at - started_at).total_seconds(), 3),
         }
-        _write_json_durably(tmp_dir / BUILD_FILE, build)
+        write_durably(tmp_dir / BUILD_FILE, json_bytes(build))
         final_dir = builds_dir / build_id
         tmp_dir.rename(final_dir)
-        _fsync_dir(builds_dir)
+        fsync_dir(builds_dir)
         # The view fix-up runs after the rename (it needs the final path to exist) and before the
         # swap, so no reader is pointed at this build until it is complete.
         _repoint_external_views(final_dir / DATABASE_FILE, tmp_dir, final_dir)
-        _swap_current(warehouse_dir, build_id)
+        swap_symlink(warehouse_dir / "current", f"builds/{build_id}")
         _prune(builds_dir, build_id)
         log.info(
             "warehouse build %s is current: %d models, tests %s, %.1f s",
