@@ -1,7 +1,7 @@
 # Satu Data Paser. `make help` lists the targets. Needs Python 3.11 with pip; uv is installed if missing.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint
+.PHONY: help venv run test lint up down
 
 # uv: on PATH, else where `pip install --user uv` puts it. Recursive (=) so it is looked up when a
 # recipe runs, i.e. after `venv` may have installed it.
@@ -29,3 +29,9 @@ test: venv ## run every test, including the real Airflow scheduler test (about 2
 
 lint: venv ## ruff check of the whole repository
 	"$(UV)" run ruff check .
+
+up: venv ## start Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1:8080 in the background
+	"$(UV)" run satudata up
+
+down: ## stop everything `make up` started
+	"$(UV)" run satudata down

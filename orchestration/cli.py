@@ -5,6 +5,7 @@
     satudata catalog             validate the catalog and list datasets and publications
     satudata releases            list releases; --rollback ID makes an older release current again
     satudata status              latest batch per dataset, the current build, the current release
+    satudata up / down           start / stop the real Airflow components in the background (127.0.0.1)
 
 Data lives under $SATUDATA_DATA_DIR (default ./data). Airflow's own logs from `run` go to
 data/state/logs/; --verbose shows them on the console instead.
@@ -25,6 +26,7 @@ from typing import TextIO
 
 from ingestion.catalog import CatalogError, DatasetEntry, load_catalog
 from ingestion.zones import Zones
+from orchestration.platform import ADMIN_USER, Platform, PlatformError
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +303,34 @@ def command_demo_data(args: argparse.Namespace, zones: Zones) -> int:
     return 0
 
 
+# --- the platform under the real scheduler ------------------------------------------------------------
+
+def _platform(zones: Zones, port: int = 8080) -> Platform:
+    return Platform(zones, zones.state / "platform", port=port)
+
+
+def command_up(args: argparse.Namespace, zones: Zones) -> int:
+    platform = _platform(zones, args.port)
+    print(f"starting Airflow (api-server, scheduler, dag-processor, triggerer) in {platform.home} ...")
+    try:
+        platform.start()
+        platform.wait_healthy(args.timeout)
+    except PlatformError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        platform.stop()
+        return 1
+    print(f"Airflow UI:  {platform.url}  (user {ADMIN_USER}, password {platform.password() or '(see api-server log)'})")
+    print(f"Drop folder: {zones.drop('<agency>')}   Releases: {zones.releases / 'current'}")
+    print(f"Logs:        {platform.run_dir}/*.log      Stop with: make down")
+    return 0
+
+
+def command_down(args: argparse.Namespace, zones: Zones) -> int:
+    stopped = _platform(zones).stop()
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
 # --- entry point ------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -337,6 +367,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="latest batch per dataset, current warehouse build and release")
     status.set_defaults(func=command_status)
+
+    up = commands.add_parser(
+        "up", help="start the real Airflow components in the background, on 127.0.0.1 (stop with `down`)",
+        description="Start Airflow's api-server, scheduler, dag-processor and triggerer as background processes "
+        "(PID files and logs under data/state/platform/run/), wait until healthy, print the UI address and login. "
+        "Metadata DB: SQLite, or $SATUDATA_AIRFLOW_DB (an SQLAlchemy URL, e.g. PostgreSQL).",
+    )
+    up.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (default 8080)")
+    up.add_argument("--timeout", type=float, default=180, help="seconds to wait for every component to be healthy")
+    up.set_defaults(func=command_up)
+
+    down = commands.add_parser("down", help="stop every component `up` started (their whole process groups)")
+    down.set_defaults(func=command_down)
     return parser
 
 

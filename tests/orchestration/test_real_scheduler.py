@@ -11,16 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +23,7 @@ from typing import Any
 import pytest
 
 from ingestion.zones import Zones
-from orchestration import airflow_env
+from orchestration.platform import COMPONENTS, Platform
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +31,6 @@ pytestmark = pytest.mark.scheduler
 
 STARTUP_SECONDS = 180  # DB migration + four components on a busy 2-core machine
 CHAIN_SECONDS = 180  # drop -> ingest -> build_warehouse -> publish, all asset-triggered
-COMPONENTS = {
-    "api-server": ["api-server", "-H", "127.0.0.1", "-p", "{port}", "-w", "1"],
-    "scheduler": ["scheduler", "--skip-serve-logs"],
-    "dag-processor": ["dag-processor"],
-    "triggerer": ["triggerer", "--skip-serve-logs"],
-}
 CHAIN = ["ingest__disdik__sekolah", "build_warehouse", "publish"]
 
 
@@ -51,96 +40,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
-class Airflow:
-    home: Path
-    port: int
-    env: dict[str, str]
-    processes: dict[str, subprocess.Popen]
-
-    def log_path(self, name: str) -> Path:
-        return self.home / f"{name}.out"
-
-    def logs(self, tail: int = 60) -> str:
-        parts = []
-        for name in self.processes:
-            lines = self.log_path(name).read_text(errors="replace").splitlines()
-            parts.append(f"----- {name} (last {tail} lines) -----\n" + "\n".join(lines[-tail:]))
-        return "\n".join(parts)
-
-    def get(self, path: str) -> Any:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Accept": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
-            return json.loads(response.read())
-
-    def check_alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise AssertionError(f"airflow {name} exited with {process.returncode}\n{self.logs()}")
-
-    def dag_runs(self, dag_id: str) -> list[dict]:
-        return self.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after")["dag_runs"]
-
-
-def _stop(processes: dict[str, subprocess.Popen]) -> None:
-    """SIGTERM each component's process group, then SIGKILL what is left after a grace period."""
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # the group may hold LocalExecutor workers even when the leader is gone
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
-
-
 @pytest.fixture
-def airflow(zones: Zones, tmp_path: Path) -> Iterator[Airflow]:
-    home = tmp_path / "airflow"
-    airflow_env.prepare_home(home)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != airflow_env.HOME_ENV}
-    env.update(airflow_env.airflow_env(zones, home, api_port=port))
-    env.update({
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),  # one secret for all components
+def airflow(zones: Zones, tmp_path: Path) -> Iterator[Platform]:
+    """The platform as `satudata up` starts it, in a private home and port, stopped at the end."""
+    platform = Platform(zones, tmp_path / "airflow", port=_free_port(), extra_env={
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # test only: no login on the API
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__API__WORKERS": "1",
     })
-    airflow_cmd = [sys.executable, "-m", "airflow"]
-    migrate = subprocess.run([*airflow_cmd, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
-
-    processes: dict[str, subprocess.Popen] = {}
-    instance = Airflow(home, port, env, processes)
     try:
-        for name, args in COMPONENTS.items():
-            out = instance.log_path(name).open("wb")
-            processes[name] = subprocess.Popen(
-                [*airflow_cmd, *(a.format(port=port) for a in args)],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, so teardown reaches its children
-            )
-            out.close()
-        yield instance
+        platform.start()
+        yield platform
     finally:
-        _stop(processes)
+        stopped = platform.stop()
+        assert stopped == sorted(COMPONENTS)
+        assert platform.running() == {}
 
 
-def _wait(what: str, airflow: Airflow, timeout: float, probe: Any) -> Any:
+def _dag_runs(airflow: Platform, dag_id: str) -> list[dict]:
+    return airflow.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after")["dag_runs"]
+
+
+def _wait(what: str, airflow: Platform, timeout: float, probe: Any) -> Any:
     """Poll `probe()` until it returns something truthy; fail with the component logs on timeout."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
-        airflow.check_alive()
+        dead = set(COMPONENTS) - set(airflow.running())
+        assert not dead, f"{dead} exited\n{airflow.logs()}"
         try:
             result = probe()
             if result:
@@ -153,13 +80,7 @@ def _wait(what: str, airflow: Airflow, timeout: float, probe: Any) -> Any:
     )
 
 
-def _healthy(airflow: Airflow) -> bool:
-    health = airflow.get("/api/v2/monitor/health")
-    parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-    return all(health.get(part, {}).get("status") == "healthy" for part in parts)
-
-
-def _dags_ready(airflow: Airflow) -> bool:
+def _dags_ready(airflow: Platform) -> bool:
     dags = {d["dag_id"]: d for d in airflow.get("/api/v2/dags?limit=100")["dags"]}
     return all(dag_id in dags and not dags[dag_id]["is_paused"] for dag_id in CHAIN)
 
@@ -180,8 +101,8 @@ def _listening(port_of_interest: set[int] | None = None) -> list[tuple[str, int]
     return found
 
 
-def _finished_run(airflow: Airflow, dag_id: str) -> dict | None:
-    for run in airflow.dag_runs(dag_id):
+def _finished_run(airflow: Platform, dag_id: str) -> dict | None:
+    for run in _dag_runs(airflow, dag_id):
         if run["state"] == "failed":
             raise AssertionError(f"{dag_id} run {run['dag_run_id']} failed\n{airflow.logs()}")
         if run["state"] == "success":
@@ -193,11 +114,11 @@ def _at(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
-def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Airflow, zones: Zones) -> None:
+def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Platform, zones: Zones) -> None:
     from agency_systems.disdik import write_sekolah_workbook
 
     started = time.monotonic()
-    _wait("healthy components", airflow, STARTUP_SECONDS, lambda: _healthy(airflow))
+    airflow.wait_healthy(STARTUP_SECONDS)
     _wait("the DAGs to be parsed and unpaused", airflow, STARTUP_SECONDS, lambda: _dags_ready(airflow))
     ready = time.monotonic()
     # Only the api-server listens, on loopback (serve-logs would bind 0.0.0.0:8793/8794).
@@ -213,7 +134,7 @@ def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Airflow, zone
     publish_run = _wait("a successful publish run", airflow, CHAIN_SECONDS, lambda: _finished_run(airflow, "publish"))
     done = time.monotonic()
 
-    runs = {dag_id: airflow.dag_runs(dag_id) for dag_id in CHAIN}
+    runs = {dag_id: _dag_runs(airflow, dag_id) for dag_id in CHAIN}
     for dag_id in CHAIN:
         assert [r["run_type"] for r in runs[dag_id]] == ["asset_triggered"], f"{dag_id}: {runs[dag_id]}"
         assert runs[dag_id][0]["state"] == "success", f"{dag_id}: {runs[dag_id][0]}"
