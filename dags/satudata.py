@@ -11,6 +11,10 @@ so it emits no asset event and nothing downstream runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import DAG, Asset, AssetAny, AssetWatcher, task
 
@@ -25,10 +29,23 @@ TAGS = ["satudata"]
 def _record_error(context: dict) -> None:
     """Failure callback: keep the task's exception as XCom `error`, which `satudata run` prints."""
     exc = context.get("exception")
-    context["ti"].xcom_push(key="error", value=f"{type(exc).__name__}: {exc}")
+    cause = exc.__cause__ if type(exc).__name__ == "AirflowFailException" and exc.__cause__ else exc
+    context["ti"].xcom_push(key="error", value=f"{type(cause).__name__}: {cause}")
 
 
-DEFAULT_ARGS = {"on_failure_callback": _record_error}
+@contextmanager
+def _no_retry_on(*errors: type[BaseException]) -> Iterator[None]:
+    """Bad data is not a passing fault: fail at once (no retry) on these errors, keeping the cause."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+# Every task is idempotent (it reconciles from the ledger), so a retry after a crash is safe.
+DEFAULT_ARGS = {"on_failure_callback": _record_error, "retries": 2, "retry_delay": timedelta(seconds=5)}
 
 
 def _schedule(entry: DatasetEntry, zones: Zones) -> list[Asset] | str:
@@ -71,9 +88,11 @@ def _ingest_dag(entry: DatasetEntry, zones: Zones) -> DAG:
             """Land every new delivery as a committed batch; skip when there is nothing new."""
             from airflow.sdk.exceptions import AirflowSkipException
 
+            from ingestion.errors import RejectedFile
             from ingestion.extract import extract_load as land
 
-            manifests = land(entry, Zones.from_env())
+            with _no_retry_on(RejectedFile):
+                manifests = land(entry, Zones.from_env())
             if not manifests:
                 raise AirflowSkipException(f"{entry.id}: nothing new")
             return [manifest["batch_id"] for manifest in manifests]
@@ -99,9 +118,11 @@ def _build_warehouse_dag(raw_assets: list[Asset]) -> DAG:
             """Build a new warehouse from the raw ledger; skip when its inputs are unchanged."""
             from airflow.sdk.exceptions import AirflowSkipException
 
+            from warehouse.build import BuildFailed
             from warehouse.build import build_warehouse as build
 
-            result = build(Zones.from_env(), load_catalog())
+            with _no_retry_on(BuildFailed):
+                result = build(Zones.from_env(), load_catalog())
             if result is None:
                 raise AirflowSkipException("warehouse inputs unchanged")
             return str(result["build_id"])
@@ -127,9 +148,10 @@ def _publish_dag() -> DAG:
             """Build and gate a release candidate; skip when the current release is up to date."""
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from publication.release import audit_candidate
+            from publication.release import GateFailed, audit_candidate
 
-            candidate = audit_candidate(Zones.from_env(), load_catalog())
+            with _no_retry_on(GateFailed):
+                candidate = audit_candidate(Zones.from_env(), load_catalog())
             if candidate is None:
                 raise AirflowSkipException("the current release is built from the current warehouse")
             return str(candidate["release_id"])

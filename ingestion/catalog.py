@@ -7,6 +7,7 @@ name the file, the dataset and the key.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_DIR = REPO_ROOT / "catalog"
+CATALOG_DIR_ENV = "SATUDATA_CATALOG_DIR"
 
 # Asset names shared by the DAGs, the in-process runner and the tests.
 WAREHOUSE_ASSET = "warehouse"
@@ -174,16 +176,22 @@ Source = Annotated[FileSource | RelationalSource | HttpJsonSource | CkanSource, 
 
 
 class Trigger(Strict):
-    """How new data is noticed: a file drop, an external asset event, or a schedule."""
+    """How new data is noticed: a file drop, an asset event posted to the API, a broker message, or a schedule."""
 
-    by: Literal["file_drop", "asset_event", "schedule"]
-    schedule: str | None = None  # cron or preset, when by == schedule
-    poll_seconds: float = Field(default=5.0, gt=0)  # file_drop: how often the folder is listed
+    by: Literal["file_drop", "asset_event", "message", "schedule"]
+    schedule: str | None = None  # by == schedule: a cron, a preset (@hourly) or an interval ("30s", "5m", "1h")
+    reconcile_every: str | None = None  # event-driven datasets: also poll on this interval/cron, so a lost
+    #                                     signal delays a change but never loses it
+    poll_seconds: float = Field(default=5.0, gt=0)  # file_drop / message: how often to look
+    connection: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # message: the broker (Airflow conn id)
+    stream: str | None = None  # message: the stream / subject the agency publishes "dataset changed" to
 
     @model_validator(mode="after")
-    def _schedule_given(self) -> Trigger:
+    def _parameters_given(self) -> Trigger:
         if (self.by == "schedule") != (self.schedule is not None):
             raise ValueError("'schedule' is required when by is 'schedule', and only then")
+        if (self.by == "message") != (self.stream is not None and self.connection is not None):
+            raise ValueError("'connection' and 'stream' are required when by is 'message', and only then")
         return self
 
 
@@ -336,8 +344,8 @@ def load_agency_file(path: Path) -> AgencyFile:
 
 
 def load_catalog(catalog_dir: Path | None = None) -> Catalog:
-    """Read and validate every `<agency>.yml` in the catalog folder."""
-    folder = Path(catalog_dir) if catalog_dir else DEFAULT_CATALOG_DIR
+    """Read and validate every `<agency>.yml` in the catalog folder (default: $SATUDATA_CATALOG_DIR or ./catalog)."""
+    folder = Path(catalog_dir or os.environ.get(CATALOG_DIR_ENV) or DEFAULT_CATALOG_DIR)
     paths = sorted(folder.glob("*.yml"))
     if not paths:
         raise CatalogError(f"{folder}: no catalog files (*.yml)")
