@@ -11,18 +11,30 @@ so it emits no asset event and nothing downstream runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetAny, AssetWatcher, task
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAny,
+    AssetOrTimeSchedule,
+    AssetWatcher,
+    CronTriggerTimetable,
+    DeltaTriggerTimetable,
+    task,
+)
 
 from ingestion.catalog import RELEASE_ASSET, WAREHOUSE_ASSET, DatasetEntry, load_catalog
 from ingestion.zones import Zones
-from orchestration.triggers import DropFolderTrigger
+from orchestration.triggers import BrokerMessageTrigger, DropFolderTrigger
 
-START_DATE = pendulum.datetime(2025, 1, 1, tz="Asia/Makassar")  # Paser keeps WITA (UTC+8)
+TIMEZONE = "Asia/Makassar"  # Paser keeps WITA (UTC+8)
+START_DATE = pendulum.datetime(2025, 1, 1, tz=TIMEZONE)
 TAGS = ["satudata"]
 
 
@@ -48,8 +60,20 @@ def _no_retry_on(*errors: type[BaseException]) -> Iterator[None]:
 DEFAULT_ARGS = {"on_failure_callback": _record_error, "retries": 2, "retry_delay": timedelta(seconds=5)}
 
 
-def _schedule(entry: DatasetEntry, zones: Zones) -> list[Asset] | str:
-    """What starts an ingest: the drop-folder watcher, an external asset event, or a cron."""
+INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+INTERVAL_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _timetable(when: str) -> str | DeltaTriggerTimetable | CronTriggerTimetable:
+    """An interval ("30s", "5m", "1h", "1d") runs every so often; anything else is a cron or a preset."""
+    match = INTERVAL.match(when)
+    if match:
+        return DeltaTriggerTimetable(timedelta(**{INTERVAL_UNITS[match[2]]: int(match[1])}))
+    return when
+
+
+def _watched_assets(entry: DatasetEntry, zones: Zones) -> list[Asset]:
+    """The asset an agency's signal lands on: by the drop-folder or broker watcher, or posted over REST."""
     trigger = entry.spec.trigger
     if trigger.by == "file_drop":
         watcher = AssetWatcher(
@@ -63,11 +87,33 @@ def _schedule(entry: DatasetEntry, zones: Zones) -> list[Asset] | str:
             ),
         )
         return [Asset(f"drop__{entry.id}", watchers=[watcher])]
-    if trigger.by == "asset_event":
-        # An agency system posts to this asset through the REST API (POST /api/v2/assets/events).
-        return [Asset(f"signal__{entry.id}")]
-    assert trigger.schedule is not None  # the catalog reader guarantees it for by == schedule
-    return trigger.schedule
+    if trigger.by == "message":
+        assert trigger.connection is not None and trigger.stream is not None  # the catalog reader guarantees them
+        watcher = AssetWatcher(
+            name=f"broker__{entry.id}",
+            trigger=BrokerMessageTrigger(
+                conn_id=trigger.connection, stream=trigger.stream, dataset_id=entry.id, poll_seconds=trigger.poll_seconds,
+            ),
+        )
+        return [Asset(f"message__{entry.id}", watchers=[watcher])]
+    # asset_event: an agency system posts to this asset through the REST API (POST /api/v2/assets/events).
+    return [Asset(f"signal__{entry.id}")]
+
+
+def _schedule(entry: DatasetEntry, zones: Zones) -> Any:
+    """What starts an ingest: the agency's signal (asset events), a poll, or both (`reconcile_every`)."""
+    trigger = entry.spec.trigger
+    if trigger.by == "schedule":
+        assert trigger.schedule is not None  # the catalog reader guarantees it for by == schedule
+        return _timetable(trigger.schedule)
+    assets = _watched_assets(entry, zones)
+    if trigger.reconcile_every is None:
+        return assets
+    # Signals OR the clock: a lost signal only delays a change until the next poll.
+    timetable = _timetable(trigger.reconcile_every)
+    if isinstance(timetable, str):
+        timetable = CronTriggerTimetable(timetable, timezone=TIMEZONE)
+    return AssetOrTimeSchedule(timetable=timetable, assets=AssetAny(*assets))
 
 
 def _ingest_dag(entry: DatasetEntry, zones: Zones) -> DAG:

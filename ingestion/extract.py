@@ -1,7 +1,8 @@
 """`extract_load`: the one entry point that brings a dataset's new deliveries into the raw zone.
 
-It dispatches on `source.kind` to a connector module under `ingestion/kinds/`, checks each new
-delivery against the contract, and lands it as a batch. The CLI and the Airflow task both call it.
+It dispatches on `source.kind` to a connector module under `ingestion/kinds/` (which only reads),
+then checks each new delivery against the contract and lands it as a batch (`ingestion.landing`).
+The CLI and the Airflow task both call it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pyarrow.parquet as pq
+
 from ingestion.catalog import DatasetEntry
-from ingestion.contract import CheckedDelivery, check_delivery
 from ingestion.errors import RejectedFile
 from ingestion.kinds import kind_module
-from ingestion.landing import clean_stale_tmp, land_batch
-from ingestion.ledger import dataset_dir, is_known_source, record_rejection
+from ingestion.landing import QUARANTINE_FILE, clean_stale_tmp, land_delivery
+from ingestion.ledger import batch_dir, dataset_dir, ledger_view, record_rejection
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -28,31 +30,34 @@ QUARANTINE_LOG_LINES = 20  # per batch; the rest is counted, and all reasons are
 def extract_load(entry: DatasetEntry, zones: Zones) -> list[dict]:
     """Land every new delivery of `entry` as a batch; returns the new batches' manifests, oldest first.
 
-    An empty list means nothing new (the same content twice is a no-op). A file changed less than a
-    second ago is waited for once (see `ingestion.kinds.file`). A delivery refused as a
-    whole is recorded in the ledger (`_rejected/<sha256>.json`); after the other deliveries are
-    processed, `RejectedFile` is raised naming every refused file, with `.batches` holding the
-    manifests that were committed in this run.
+    An empty list means nothing new (the same content twice is a no-op; an incremental read that
+    found no new rows commits nothing). A delivery refused as a whole is recorded in the ledger
+    (`_rejected/<sha256>.json`); after the other deliveries are processed, `RejectedFile` is raised
+    naming every refused one, with `.batches` holding the manifests committed in this run.
     """
     kind = kind_module(entry.spec.source.kind)
     manifests: list[dict] = []
     refused: list[str] = []
     with _dataset_lock(zones, entry):
         clean_stale_tmp(zones, entry)
-        for pending in kind.pending_sources(entry, zones, lambda sha256: is_known_source(zones, entry, sha256)):
+        for pending in kind.pending_sources(entry, zones, ledger_view(zones, entry)):
             started_at = dt.datetime.now(dt.UTC)
             try:
                 delivery = pending.read()
-                checked = check_delivery(delivery, entry)
+                try:
+                    # Read the ledger again: a batch committed earlier in this run moves the cursor.
+                    manifest = land_delivery(zones, entry, pending, delivery, ledger_view(zones, entry),
+                                             started_at=started_at)
+                finally:
+                    delivery.close()
             except RejectedFile as exc:
                 record_rejection(zones, entry, pending.source, exc.message)
-                log.error("%s: file refused: %s", entry.id, exc.message)
+                log.error("%s: refused: %s", entry.id, exc.message)
                 refused.append(exc.message)
                 continue
-            source = {**pending.source, "sheet": delivery.sheet}  # the sheet actually read
-            manifest = land_batch(zones, entry, checked, source, started_at=started_at)
-            _log_batch(entry, manifest, checked)
-            manifests.append(manifest)
+            if manifest is not None:
+                _log_batch(zones, entry, manifest)
+                manifests.append(manifest)
     if refused:
         raise RejectedFile("\n".join(refused), batches=manifests)
     return manifests
@@ -71,16 +76,22 @@ def _dataset_lock(zones: Zones, entry: DatasetEntry) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _log_batch(entry: DatasetEntry, manifest: dict, checked: CheckedDelivery) -> None:
+def _log_batch(zones: Zones, entry: DatasetEntry, manifest: dict) -> None:
+    label = manifest["source"].get("path") or manifest["source"].get("label") or manifest["source"].get("kind")
     log.info(
         "%s: batch %s from %s: %d rows in, %d loaded, %d quarantined, %d deduplicated",
-        entry.id, manifest["batch_id"], manifest["source"]["path"], manifest["rows_in"],
+        entry.id, manifest["batch_id"], label, manifest["rows_in"],
         manifest["rows_loaded"], manifest["rows_quarantined"], manifest["rows_deduplicated"],
     )
-    for row in checked.quarantined[:QUARANTINE_LOG_LINES]:
-        log.warning("%s: quarantined: %s", entry.id, "; ".join(row.reasons))
-    if len(checked.quarantined) > QUARANTINE_LOG_LINES:
+    quarantined = manifest["rows_quarantined"]
+    if not quarantined:
+        return
+    path = batch_dir(zones, entry, manifest["batch_id"]) / QUARANTINE_FILE
+    first = next(pq.ParquetFile(path).iter_batches(batch_size=QUARANTINE_LOG_LINES, columns=["_reason"]))
+    for reason in first.column("_reason").to_pylist():
+        log.warning("%s: quarantined: %s", entry.id, reason)
+    if quarantined > QUARANTINE_LOG_LINES:
         log.warning(
             "%s: ... and %d more quarantined rows (see quarantine.parquet of batch %s)",
-            entry.id, len(checked.quarantined) - QUARANTINE_LOG_LINES, manifest["batch_id"],
+            entry.id, quarantined - QUARANTINE_LOG_LINES, manifest["batch_id"],
         )

@@ -11,12 +11,14 @@ rejected is never loaded again; delete its `_rejected/<sha256>.json` to have it 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 from pathlib import Path
 
 from ingestion.catalog import DatasetEntry
+from ingestion.kinds import LedgerView
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,25 @@ def is_known_source(zones: Zones, entry: DatasetEntry, sha256: str) -> bool:
     """True when a source with this content was already committed or rejected."""
     if (dataset_dir(zones, entry) / REJECTED_DIR / f"{sha256}.json").is_file():
         return True
-    return any(manifest["source"]["sha256"] == sha256 for manifest in committed_batches(zones, entry))
+    return any(manifest["source"].get("sha256") == sha256 for manifest in committed_batches(zones, entry))
+
+
+def ledger_view(zones: Zones, entry: DatasetEntry) -> LedgerView:
+    """What a connector kind may know of this dataset's ledger (read now; `is_known` reads it live)."""
+    latest = latest_batch(zones, entry)
+    return LedgerView(
+        is_known=lambda sha256: is_known_source(zones, entry, sha256),
+        cursor_before=latest.get("cursor_after") if latest else None,
+        latest=latest,
+    )
+
+
+def source_sha256(source: dict, cursor_before: object = None) -> str:
+    """The source's content sha256; for sources without one (databases, APIs), a digest of its identity and cursor."""
+    if source.get("sha256"):
+        return source["sha256"]
+    identity = json.dumps({"source": source, "cursor_before": cursor_before}, sort_keys=True, default=str)
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
 def record_rejection(zones: Zones, entry: DatasetEntry, source_info: dict, message: str) -> Path:
@@ -85,7 +105,7 @@ def record_rejection(zones: Zones, entry: DatasetEntry, source_info: dict, messa
         "message": message,
         "rejected_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
     }
-    path = dataset_dir(zones, entry) / REJECTED_DIR / f"{source_info['sha256']}.json"
+    path = dataset_dir(zones, entry) / REJECTED_DIR / f"{source_sha256(source_info)}.json"
     write_file_atomic(path, json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     return path
 

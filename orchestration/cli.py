@@ -6,6 +6,7 @@
     satudata releases            list releases; --rollback ID makes an older release current again
     satudata status              latest batch per dataset, the current build, the current release
     satudata up / down           start / stop the real Airflow components in the background (127.0.0.1)
+    satudata signal DATASET      say "DATASET changed" as its agency would: REST asset event or broker message
 
 Data lives under $SATUDATA_DATA_DIR (default ./data). Airflow's own logs from `run` go to
 data/state/logs/; --verbose shows them on the console instead.
@@ -333,6 +334,33 @@ def command_down(args: argparse.Namespace, zones: Zones) -> int:
 
 # --- entry point ------------------------------------------------------------------------------------
 
+def command_signal(args: argparse.Namespace, zones: Zones) -> int:
+    """Signal a change the way the dataset's catalog trigger says its agency does."""
+    from orchestration import agency_tokens, broker
+
+    entry = load_catalog().dataset(args.dataset)
+    trigger = entry.spec.trigger
+    extra = dict(item.split("=", 1) for item in args.extra)
+    if trigger.by == "message":
+        assert trigger.connection is not None and trigger.stream is not None
+        seq = broker.publish_change(trigger.connection, trigger.stream, entry.id, **extra)
+        print(f"published to {trigger.stream} (stream {broker.stream_name(trigger.stream)}, sequence {seq})")
+        return 0
+    if trigger.by == "asset_event":
+        platform = _platform(zones, args.port)
+        user = entry.agency.code
+        try:
+            token = agency_tokens.issue_token(platform.url, user, agency_tokens.password(platform.home, user))
+            event = agency_tokens.post_change(platform.url, token, entry.id, **extra)
+        except (LookupError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"posted asset event {event['id']} on signal__{entry.id} as {user}")
+        return 0
+    print(f"error: {entry.id} is triggered by {trigger.by}; nothing to signal", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="satudata",
@@ -377,6 +405,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (default 8080)")
     up.add_argument("--timeout", type=float, default=180, help="seconds to wait for every component to be healthy")
     up.set_defaults(func=command_up)
+
+    signal_ = commands.add_parser(
+        "signal", help="tell the platform a dataset changed, as its agency does (asset_event or message trigger)",
+        description="For a dataset with trigger by: asset_event, log in as its agency and post an event on "
+        "signal__<dataset> to the running platform; with by: message, publish a change message to its broker.",
+    )
+    signal_.add_argument("dataset", help="<agency>__<dataset>, e.g. disdik__sekolah")
+    signal_.add_argument("--port", type=int, default=8080, help="the running platform's port (asset_event)")
+    signal_.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE", help="carried in the event")
+    signal_.set_defaults(func=command_signal)
 
     down = commands.add_parser("down", help="stop every component `up` started (their whole process groups)")
     down.set_defaults(func=command_down)

@@ -27,13 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestion.catalog import CATALOG_DIR_ENV
 from ingestion.zones import Zones
 from orchestration import airflow_env
+from orchestration.agency_tokens import simple_auth_users
 
 log = logging.getLogger(__name__)
 
 DB_ENV = "SATUDATA_AIRFLOW_DB"
 ADMIN_USER = "admin"
+USERS_ENV = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"
 COMPONENTS: dict[str, list[str]] = {
     "api-server": ["api-server", "-H", "127.0.0.1", "-p", "{port}", "-w", "1"],
     "scheduler": ["scheduler", "--skip-serve-logs"],
@@ -78,7 +81,6 @@ class Platform:
             secret_file.chmod(0o600)
         env.update({
             "AIRFLOW__API_AUTH__JWT_SECRET": secret_file.read_text().strip(),  # one secret for all components
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__API__WORKERS": "1",
@@ -86,6 +88,8 @@ class Platform:
         if os.environ.get(DB_ENV):
             env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = os.environ[DB_ENV]
         env.update(self.extra_env)
+        if USERS_ENV not in env:  # the admin, and one user per agency that posts asset events
+            env[USERS_ENV] = simple_auth_users(ADMIN_USER, env.get(CATALOG_DIR_ENV))
         return env
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -101,15 +105,23 @@ class Platform:
         migrate = subprocess.run([*command, "db", "migrate"], env=env, capture_output=True, text=True, timeout=600)
         if migrate.returncode != 0:
             raise PlatformError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
-        for name, args in COMPONENTS.items():
-            with self.log_path(name).open("ab") as out:
-                process = subprocess.Popen(
-                    [*command, *(arg.format(port=self.port) for arg in args)],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # its own process group: `down` reaches its workers too
-                )
-            (self.run_dir / f"{name}.pid").write_text(str(process.pid))
-            log.info("started %s (pid %d, log %s)", name, process.pid, self.log_path(name))
+        for name in COMPONENTS:
+            self.start_component(name, env)
+
+    def start_component(self, name: str, env: dict[str, str] | None = None) -> int:
+        """Start one component in the background (e.g. a scheduler again after it died); returns its pid."""
+        if name in self.running():
+            raise PlatformError(f"{name} is already running (pid {self.running()[name]})")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path(name).open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "airflow", *(arg.format(port=self.port) for arg in COMPONENTS[name])],
+                env=env or self.environment(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: `down` reaches its workers too
+            )
+        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
+        log.info("started %s (pid %d, log %s)", name, process.pid, self.log_path(name))
+        return process.pid
 
     def running(self) -> dict[str, int]:
         """Component name -> pid, for the components whose process is alive."""

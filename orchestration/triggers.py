@@ -1,4 +1,4 @@
-"""Airflow event triggers of the platform: the drop-folder watcher behind every `file_drop` dataset.
+"""Airflow event triggers of the platform: the drop-folder watcher (`file_drop`) and the broker watcher (`message`).
 
 `DropFolderTrigger` runs in the triggerer as the AssetWatcher of `drop__<agency>__<dataset>`. It
 lists the agency's drop folder every `poll_seconds` and fires when a file matching the dataset's
@@ -6,6 +6,12 @@ pattern is new or changed and has stopped growing (same size and mtime on two co
 What it fired for is kept in `state/drop_seen/<agency>__<dataset>.json`, so the re-armed trigger
 (or a restarted triggerer) does not fire again for the same file. That marker is only a cheap
 filter: the ingest task is the source of truth and does nothing for content it already holds.
+
+`BrokerMessageTrigger` runs as the AssetWatcher of `message__<agency>__<dataset>`: it waits on the
+dataset's durable JetStream consumer (orchestration.broker) and fires one event per delivery of one
+or more "dataset changed" messages. It uses the triggerer's shared-stream ack mode (Airflow 3.3):
+the batch is acknowledged on the broker only after Airflow confirmed the event stored in its
+metadata DB; anything not confirmed (crash, timeout, no subscriber) is redelivered.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +134,87 @@ class DropFolderTrigger(BaseEventTrigger):
                 return
             previous = current
             await asyncio.sleep(self.poll_seconds)
+
+
+class BrokerProducer(SharedStreamProducer):
+    """The broker side of a BrokerMessageTrigger's stream: fetch batches, ack them once Airflow stored the event."""
+
+    def __init__(self, *, conn_id: str, stream: str, dataset_id: str, poll_seconds: float = 5.0) -> None:
+        from orchestration.broker import ChangeConsumer
+
+        self.consumer = ChangeConsumer(conn_id, stream, dataset_id)
+        self.poll_seconds = poll_seconds
+        self.unresolved: dict[int, Any] = {}  # id(delivery) -> delivery handed out, not yet advanced
+
+    async def open_stream(self) -> AsyncIterator[tuple[Any, Any]]:
+        async for delivery in self.consumer.deliveries(self.poll_seconds):
+            self.unresolved[id(delivery)] = delivery
+            yield delivery.summary(), delivery
+
+    async def advance(self, batch: Sequence[AdvanceItem]) -> None:
+        for item in batch:
+            delivery = self.unresolved.pop(id(item.broker_payload), item.broker_payload)
+            if item.outcome.is_clean:
+                await self.consumer.ack(delivery)
+            else:
+                # Not stored by Airflow (or nobody subscribed): give it back so it is delivered again.
+                log.warning("redelivering %d message(s) for %s: %s", len(delivery.messages), delivery.dataset_id, item.outcome)
+                await self.consumer.nak(delivery)
+
+    async def aclose(self) -> None:
+        # A stopping triggerer: hand back what Airflow has not confirmed, at once rather than after ack_wait.
+        for delivery in self.unresolved.values():
+            try:
+                await self.consumer.nak(delivery)
+            except Exception as exc:  # noqa: BLE001 - the broker redelivers after ack_wait anyway
+                log.warning("could not hand back %d message(s): %s", len(delivery.messages), exc)
+        self.unresolved.clear()
+        await self.consumer.close()
+
+
+class BrokerMessageTrigger(BaseEventTrigger):
+    """Fires once per delivery of "dataset changed" messages for `dataset_id` on the broker's `stream`."""
+
+    def __init__(self, *, conn_id: str, stream: str, dataset_id: str, poll_seconds: float = 5.0) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.stream = stream
+        self.dataset_id = dataset_id
+        self.poll_seconds = poll_seconds
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"conn_id": self.conn_id, "stream": self.stream, "dataset_id": self.dataset_id, "poll_seconds": self.poll_seconds}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("orchestration.triggers.BrokerMessageTrigger", self._kwargs())
+
+    # --- the triggerer's shared-stream ack mode: the path Airflow 3.3 takes ---------------------------
+
+    def shared_stream_key(self) -> Hashable:
+        return ("satudata-broker", self.conn_id, self.stream, self.dataset_id)
+
+    @classmethod
+    def create_shared_stream_producer(cls, kwargs: dict[str, Any]) -> SharedStreamProducer:
+        return BrokerProducer(**kwargs)
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        # Never return: the delivery is resolved (and acked) when we pull the next one.
+        async for summary in shared_stream:
+            if summary["messages"]:
+                self.log.info("%d change message(s) for %s", summary["messages"], self.dataset_id)
+                yield TriggerEvent(summary)
+            # a delivery only for other datasets on the subject: nothing to fire, acked all the same
+
+    # --- without shared streams (a triggerer that calls run()): ack once the runner took the event ----
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        producer = BrokerProducer(**self._kwargs())
+        try:
+            async for summary, delivery in producer.open_stream():
+                if summary["messages"]:
+                    yield TriggerEvent(summary)
+                # Resumed: the runner queued the event. Weaker than ack mode (not yet in the DB).
+                producer.unresolved.pop(id(delivery), None)
+                await producer.consumer.ack(delivery)
+        finally:
+            await producer.aclose()

@@ -1,39 +1,83 @@
-"""Connector kinds: one small module per `source.kind` in the catalog.
+"""Connector kinds: one small module per `source.kind` in the catalog, and the types they share with the core.
 
-A kind module exposes `pending_sources(entry, zones, is_known) -> Iterator[Pending]`: the new
-deliveries it finds, oldest first, skipping those `is_known(sha256)` says were already committed or
-rejected. `ingestion.extract.extract_load` checks and lands each one; a kind never writes the raw zone.
+A kind module exposes `pending_sources(entry, zones, ledger: LedgerView) -> Iterator[Pending]`: the
+new deliveries it finds, oldest first. A kind only *reads*; `ingestion.extract.extract_load` checks
+each delivery against the contract and lands it (`ingestion.contract`, `ingestion.landing`). See
+docs/architecture.md, "Connector kinds and the ingestion core".
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ingestion.contract import Delivery
 from ingestion.errors import IngestionError
+
+if TYPE_CHECKING:
+    import duckdb
 
 KINDS: dict[str, str] = {
     "file": "ingestion.kinds.file",
+    "postgres": "ingestion.kinds.postgres",
+    "mysql": "ingestion.kinds.mysql",
+    "sqlite": "ingestion.kinds.sqlite",
+    "http_json": "ingestion.kinds.http_json",
+    "ckan": "ingestion.kinds.ckan",
 }
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What a kind may know of the ledger: committed or refused content, and the saved cursor."""
+
+    is_known: Callable[[str], bool]  # sha256 -> already committed or rejected
+    cursor_before: object | None = None  # `cursor_after` of the latest committed batch (None: first run)
+    latest: dict | None = None  # the latest committed batch's manifest
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery as a kind read it, ready for the core to register on its DuckDB connection.
+
+    `relation(con)` registers the delivery and returns a SQL FROM-expression with the delivered
+    columns (named as in `columns`), `_source_row` BIGINT (NULL when the source has no row number:
+    messages then name the primary key) and, when `flagged`, `_flag` VARCHAR: problems the reader
+    found in that row, one per line, each `<delivered column>: <problem>` (a line naming no column
+    is reported for the whole row); a flagged row is quarantined. A column with neither header nor
+    values is the kind's to drop.
+    """
+
+    label: str  # names the delivery in every message: "drop/disdik/x.xlsx", "postgres siak: public.penduduk"
+    sheet: str | None  # the sheet read (xlsx/xls), else None
+    position: str  # the word for what `_source_row` counts in messages: "row", "line", "record"
+    header_row: int | None  # 1-based, files only
+    columns: dict[str, str]  # delivered column name (as the source spells it) -> DuckDB type
+    relation: Callable[[duckdb.DuckDBPyConnection], str]
+    decimal_comma: bool = False  # text numbers are written "1.234,56"
+    typed: bool = False  # True: `columns` are the source's own types (databases); VARCHAR then feeds only text
+    flagged: bool = False  # the relation has a `_flag` column
+    places: dict[str, str] = field(default_factory=dict)  # delivered column -> where it sits ("column K"), for messages
+    close: Callable[[], None] = _nothing  # releases temp files / connections after landing
 
 
 @dataclass(frozen=True)
 class Pending:
     """A delivery not yet in the ledger: the manifest's `source` block, and how to read it."""
 
-    source: dict
+    source: dict  # kind, identity, sha256 where it has one
     read: Callable[[], Delivery]  # raises RejectedFile when the delivery is refused as a whole
+    cursor_after: object | None = None  # resume point the kind knows; else max(<cursor column>) of the loaded rows
 
     @property
-    def sha256(self) -> str:
-        return self.source["sha256"]
-
-    @property
-    def path(self) -> str:
-        return self.source["path"]
+    def sha256(self) -> str | None:
+        return self.source.get("sha256")
 
 
 def kind_module(kind: str) -> ModuleType:

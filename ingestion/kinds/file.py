@@ -5,48 +5,65 @@ Finding files: the catalog `pattern` is globbed in the agency's drop folder, old
 Office lock files (`.x`, `~$x`), and files still being written. "Still being written" is two
 `stat` calls around the read: a file changed less than `SETTLE_SECONDS` ago is waited for once
 (at most that long), and if its size or mtime then differs between the stats, or the bytes read
-differ in length, it is left for the next run. The bytes that are hashed are the bytes parsed, so
-a batch's sha256 always describes its data. Files over `max_bytes` are hashed (streaming) and
-refused.
+differ in length, it is left for the next run. Files over `max_bytes` are hashed (streaming) and
+refused. A zip archive (`archive: zip`) is checked whole (`ingestion.file_safety`: traversal,
+bombs, ratios) and each member matching `member_pattern` is its own delivery, identified by the
+archive's sha256 and the member's name.
 
-Reading: every cell is read as text (fastexcel `dtypes="string"`; CSV is text already), so ids
-never pass through a float in our hands. The header is the declared `header_row` or the row
-naming the most contract columns. Rows keep their 1-based sheet row number. Excel stores numbers
-as doubles and keeps 15 significant digits: fastexcel renders a whole number cell as integer text
-("30404588"), which is exact up to 15 digits. A number cell with more digits in an id column has
-lost its last digits and is flagged as precision loss; this needs the cell's type, read from the
-sheet XML only when such a value appears. Scientific-notation text is flagged by the contract.
+Reading (every cell as text, so ids never pass through a float in our hands):
+- xlsx/xls: the workbook bytes that were hashed are parsed (fastexcel `dtypes="string"`), after the
+  zip-bomb check for xlsx; the declared sheet or the first visible one; the header is the declared
+  `header_row` or the row naming the most contract columns, composed over `header_rows` rows
+  through merged cells when more than one (`ingestion.workbooks`). Rows keep their sheet row
+  number. Excel keeps 15 significant digits of a number: a number cell with more digits in an
+  id column has lost digits and is flagged (`_flag`) as precision loss, read from the sheet XML
+  only when such a value appears.
+- csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
+  delimiter declared or the one whose header names the most contract columns; the header found
+  below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
+  it is hashed. `_source_row` is the line number counted as header line + record number, exact
+  unless blank lines or line breaks inside quoted values come before the row.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import logging
+import os
 import re
+import shutil
+import tempfile
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+import duckdb
 import fastexcel
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from ingestion import file_safety, workbooks
 from ingestion.catalog import DatasetEntry
 from ingestion.contract import (
-    Delivery,
-    SourceRow,
+    HEADER_SEARCH_ROWS,
     column_letter,
     find_header_row,
     header_key,
     header_spellings,
+    ident,
     is_id_column,
+    literal,
     locate,
 )
 from ingestion.errors import RejectedFile
-from ingestion.kinds import Pending
+from ingestion.kinds import Delivery, LedgerView, Pending
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -54,36 +71,43 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 1.0
 IGNORED_PREFIXES = (".", "~$")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
-_LONG_DIGITS_RE = re.compile(rf"[+-]?\d{{{EXCEL_DIGITS + 1},}}")
+CHUNK = 1 << 20
+HEAD_BYTES = 256 * 1024  # where a CSV header is looked for
+DELIMITERS = ",;\t|"
+_LONG_DIGITS = rf"^[+-]?\d{{{EXCEL_DIGITS + 1},}}$"
 
 
 # --- Finding new files ------------------------------------------------------------------------
 
-def pending_sources(entry: DatasetEntry, zones: Zones, is_known: Callable[[str], bool]) -> Iterator[Pending]:
-    """New files in the agency's drop folder matching the dataset's pattern, oldest first."""
+def pending_sources(entry: DatasetEntry, zones: Zones, ledger: LedgerView) -> Iterator[Pending]:
+    """New files (or archive members) in the agency's drop folder matching the dataset's pattern, oldest first."""
     source = entry.spec.source
-    for path in list_drop_files(zones.drop(entry.agency.code), source.pattern):
+    folder = zones.drop(entry.agency.code)
+    for path in list_drop_files(folder, source.pattern):
         label = path.relative_to(zones.root).as_posix()
         first = path.stat()
         if first.st_size > source.max_bytes:
             sha256 = _hash_file(path)
-            if not is_known(sha256):
+            if not ledger.is_known(sha256):
                 message = f"{label}: {first.st_size} bytes is more than max_bytes ({source.max_bytes}) in {entry.path.name}"
                 yield Pending(_source_info(entry, label, sha256, first), read=_refuse(message))
             continue
         age = time.time() - first.st_mtime
         if age < SETTLE_SECONDS:
             time.sleep(SETTLE_SECONDS - age)
-        content = path.read_bytes()
-        after = path.stat()
-        if (after.st_size, after.st_mtime_ns) != (first.st_size, first.st_mtime_ns) or len(content) != after.st_size:
-            log.info("%s: still being written (size or mtime changed while reading); the next run picks it up", label)
-            continue
-        sha256 = hashlib.sha256(content).hexdigest()
-        if is_known(sha256):
-            log.debug("%s: sha256 %s already in the ledger, skipped", label, sha256[:8])
-            continue
-        yield Pending(_source_info(entry, label, sha256, first), read=partial(read_delivery, content, label, entry))
+        if source.archive == "zip":
+            yield from _archive_members(entry, zones, ledger, path, label, first)
+        elif source.format == "csv":
+            yield from _csv_source(entry, ledger, path, label, first)
+        else:
+            content = path.read_bytes()
+            if not _settled(path, first, len(content), label):
+                continue
+            sha256 = hashlib.sha256(content).hexdigest()
+            if ledger.is_known(sha256):
+                log.debug("%s: sha256 %s already in the ledger, skipped", label, sha256[:8])
+                continue
+            yield Pending(_source_info(entry, label, sha256, first), read=partial(read_workbook, content, label, entry))
 
 
 def list_drop_files(folder: Path, pattern: str) -> list[Path]:
@@ -98,6 +122,11 @@ def list_drop_files(folder: Path, pattern: str) -> list[Path]:
         if path.is_symlink():
             log.warning("%s: is a symbolic link; only regular files are read from a drop folder", path)
             continue
+        try:
+            file_safety.check_in_folder(folder, path)
+        except RejectedFile as exc:
+            log.warning("%s; ignored", exc.message)
+            continue
         if not path.resolve().is_relative_to(root):
             log.warning("%s: resolves outside the drop folder %s; ignored", path, root)
             continue
@@ -106,22 +135,31 @@ def list_drop_files(folder: Path, pattern: str) -> list[Path]:
     return sorted(found, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
-def _source_info(entry: DatasetEntry, label: str, sha256: str, stat) -> dict:
+def _settled(path: Path, first: os.stat_result, length: int, label: str) -> bool:
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (first.st_size, first.st_mtime_ns) or length != after.st_size:
+        log.info("%s: still being written (size or mtime changed while reading); the next run picks it up", label)
+        return False
+    return True
+
+
+def _source_info(entry: DatasetEntry, label: str, sha256: str, stat: os.stat_result, **more: object) -> dict:
     source = entry.spec.source
     return {
         "kind": "file",
         "path": label,
-        "sheet": source.sheet if source.format == "xlsx" else None,
+        "sheet": source.sheet if source.format in ("xlsx", "xls") else None,
         "sha256": sha256,
         "bytes": stat.st_size,
         "mtime": stat.st_mtime,
+        **more,
     }
 
 
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -133,24 +171,229 @@ def _refuse(message: str) -> Callable[[], Delivery]:
     return read
 
 
-# --- Reading one file -------------------------------------------------------------------------
+def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str, first: os.stat_result) -> Iterator[Pending]:
+    """One CSV: hashed while streamed (and transcoded to UTF-8 when it is windows-1252)."""
+    encoding = entry.spec.source.encoding
+    digest, length = hashlib.sha256(), 0
+    transcoded: Path | None = None
+    if encoding == "windows-1252":
+        handle, name = tempfile.mkstemp(prefix="satudata-", suffix=".csv")
+        transcoded = Path(name)
+        decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
+        try:
+            with path.open("rb") as source, os.fdopen(handle, "wb") as out:
+                for block in iter(lambda: source.read(CHUNK), b""):
+                    digest.update(block)
+                    length += len(block)
+                    out.write(decoder.decode(block).encode("utf-8"))
+                out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            transcoded.unlink()
+            sha256 = _hash_file(path)
+            if not ledger.is_known(sha256):
+                message = f"{label}: not windows-1252 text (byte {length - len(block) + exc.start}: {exc.reason})"
+                yield Pending(_source_info(entry, label, sha256, first), read=_refuse(message))
+            return
+    else:
+        with path.open("rb") as source:
+            for block in iter(lambda: source.read(CHUNK), b""):
+                digest.update(block)
+                length += len(block)
+    sha256 = digest.hexdigest()
+    if not _settled(path, first, length, label) or ledger.is_known(sha256):
+        if transcoded:
+            transcoded.unlink()
+        return
+    stamp = (first.st_size, first.st_mtime_ns)
+    yield Pending(_source_info(entry, label, sha256, first),
+                  read=partial(read_csv, transcoded or path, label, entry, None if transcoded else (path, stamp), transcoded))
 
-def read_delivery(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
-    """Parse a delivered file's bytes into headers and text rows (see the module docstring)."""
-    if entry.spec.source.format == "xlsx":
-        return read_xlsx(content, label, entry)
-    return read_csv(content, label, entry)
 
-
-def read_xlsx(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
+def _archive_members(
+    entry: DatasetEntry, zones: Zones, ledger: LedgerView, path: Path, label: str, first: os.stat_result,
+) -> Iterator[Pending]:
+    """Each member of a zip drop matching `member_pattern`, extracted safely into a temporary folder."""
     source = entry.spec.source
+    archive_sha256 = _hash_file(path)
+    if not _settled(path, first, first.st_size, label):
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="satudata-zip-"))
     try:
-        parts = WorkbookParts(content)
+        try:
+            members = file_safety.extract_members(
+                path, scratch, member_pattern=source.member_pattern, max_bytes=source.max_bytes,
+                max_ratio=source.max_ratio, label=label,
+            )
+        except RejectedFile as exc:
+            if not ledger.is_known(archive_sha256):
+                yield Pending(_source_info(entry, label, archive_sha256, first), read=_refuse(exc.message))
+            return
+        for member in members:
+            name = member.relative_to(scratch).as_posix()
+            member_label = f"{label}!{name}"
+            sha256 = hashlib.sha256(f"{archive_sha256}:{name}".encode()).hexdigest()
+            if ledger.is_known(sha256):
+                continue
+            info = _source_info(entry, label, sha256, first, member=name, archive_sha256=archive_sha256,
+                                member_bytes=member.stat().st_size)
+            if source.format == "csv":
+                read = partial(_read_member_csv, member, member_label, entry)
+            else:
+                read = partial(read_workbook, member.read_bytes(), member_label, entry)
+            yield Pending(info, read=read)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_member_csv(member: Path, label: str, entry: DatasetEntry) -> Delivery:
+    """A CSV member: copied out of the scratch folder (removed when the archive is done), transcoded if needed."""
+    handle, name = tempfile.mkstemp(prefix="satudata-", suffix=".csv")
+    copy = Path(name)
+    with member.open("rb") as source, os.fdopen(handle, "wb") as out:
+        if entry.spec.source.encoding == "windows-1252":
+            decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
+            try:
+                for block in iter(lambda: source.read(CHUNK), b""):
+                    out.write(decoder.decode(block).encode("utf-8"))
+            except UnicodeDecodeError as exc:
+                copy.unlink()
+                raise RejectedFile(f"{label}: not windows-1252 text ({exc.reason})") from None
+        else:
+            shutil.copyfileobj(source, out, CHUNK)
+    return read_csv(copy, label, entry, None, copy)
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def read_csv(
+    path: Path, label: str, entry: DatasetEntry, unchanged: tuple[Path, tuple[int, int]] | None, owned: Path | None,
+) -> Delivery:
+    """A CSV delivery read by DuckDB; `owned` is a temporary file removed on close."""
+    source = entry.spec.source
+    with path.open("rb") as handle:
+        head_bytes = handle.read(HEAD_BYTES)
+    truncated = len(head_bytes) == HEAD_BYTES
+    head = head_bytes.decode("utf-8-sig", errors="replace")
+    lines = head.splitlines()
+    if truncated and lines:
+        lines = lines[:-1]  # the last line may be cut
+    lines = lines[: HEADER_SEARCH_ROWS + 1]
+    if not any(line.strip() for line in lines):
+        raise RejectedFile(f"{label}: the file is empty")
+    delimiter, index, cells = _csv_header(lines, source.delimiter, source.header_row, label, entry)
+    header_line = index + 1
+    names, places = _unique_names(cells, [column_letter(i) for i in range(len(cells))], locate(label, None, header_line, "line"))
+    columns_sql = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+    scan = (f"read_csv({literal(str(path))}, delim={literal(delimiter)}, quote='\"', escape='\"', header=false, "
+            f"skip={header_line}, columns={columns_sql}, auto_detect=false, encoding='utf-8')")
+
+    blank = [n for n, cell in zip(names, cells, strict=True) if not header_key(cell)]
+    if blank:
+        # A column with neither header nor values (a trailing delimiter) is not a column.
+        with duckdb.connect() as con:
+            counts = con.execute(f"SELECT {', '.join(f'count({ident(n)})' for n in blank)} FROM {scan}").fetchone()
+        empty = {name for name, count in zip(blank, counts, strict=True) if count == 0}
+        names = [n for n in names if n not in empty]
+    selected = ", ".join(ident(n) for n in names)
+
+    def relation(con: duckdb.DuckDBPyConnection) -> str:
+        if unchanged is not None:
+            original, stamp = unchanged
+            now = original.stat()
+            if (now.st_size, now.st_mtime_ns) != stamp:
+                raise RejectedFile(f"{label}: changed after it was hashed; it is read again on the next run")
+        # rowid of a table filled in file order is the record number; unlike row_number() OVER (),
+        # which runs everything above it on one thread, the checks then run in parallel.
+        table = f"csv_{uuid.uuid4().hex[:12]}"
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {selected} FROM {scan}")
+        return f"(SELECT {selected}, {header_line + 1} + rowid AS _source_row FROM {table})"
+
+    def close() -> None:
+        if owned is not None:
+            owned.unlink(missing_ok=True)
+
+    return Delivery(
+        label=label, sheet=None, position="line", header_row=header_line,
+        columns={name: "VARCHAR" for name in names},
+        relation=relation, decimal_comma=source.decimal_comma, places=places, close=close,
+    )
+
+
+def _csv_header(
+    lines: list[str], declared_delimiter: str | None, declared_row: int | None, label: str, entry: DatasetEntry,
+) -> tuple[str, int, list[str | None]]:
+    """(delimiter, 0-based header line, header cells) from the first lines of a CSV."""
+    spellings = header_spellings(entry.spec.contract)
+    best: tuple[int, str, int, list[str | None]] | None = None
+    for delimiter in [declared_delimiter] if declared_delimiter else list(DELIMITERS):
+        grid = [[cell or None for cell in record] for record in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)]
+        if declared_row is not None:
+            index = declared_row - 1
+            if not 0 <= index < len(grid) or not any(header_key(v) for v in grid[index]):
+                raise RejectedFile(f"{locate(label, None, declared_row, 'line')}: the declared header_row is empty")
+        else:
+            found = find_header_row(grid, entry.spec.contract)
+            if found is None:
+                continue
+            index = found
+        score = len({spellings[k] for k in map(header_key, grid[index]) if k in spellings})
+        if best is None or score > best[0]:
+            best = (score, delimiter, index, grid[index])
+    if best is None:
+        raise RejectedFile(f"{label}: no header row found in the first lines (looked for: {_expected(entry)})")
+    return best[1], best[2], best[3]
+
+
+def _expected(entry: DatasetEntry) -> str:
+    return ", ".join((col.aliases[0] if col.aliases else name) for name, col in entry.spec.contract.columns.items())
+
+
+def _unique_names(cells: list[str | None], letters: list[str], where: str) -> tuple[list[str], dict[str, str]]:
+    """Relation column names for header cells (header-less ones named by their letter) and their places."""
+    names: list[str] = []
+    places: dict[str, str] = {}
+    for cell, letter in zip(cells, letters, strict=True):
+        name = str(cell).strip() if header_key(cell) else f"column_{letter.lower()}"
+        if name in places:
+            first = places[name].removeprefix("column ")
+            raise RejectedFile(f"{where}: columns {first} and {letter} both have the header '{name}'")
+        names.append(name)
+        places[name] = f"column {letter}"
+    return names, places
+
+
+# --- Workbooks --------------------------------------------------------------------------------
+
+def read_workbook(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
+    """An xlsx/xls delivery from the hashed bytes (see the module docstring)."""
+    source = entry.spec.source
+    scratch = Path(tempfile.mkdtemp(prefix="satudata-book-"))
+    path = scratch / f"delivery.{source.format}"
+    path.write_bytes(content)
+    try:
+        return _read_workbook(path, content, label, entry)
+    except RejectedFile as exc:
+        raise RejectedFile(exc.message.replace(str(path), label)) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_workbook(path: Path, content: bytes, label: str, entry: DatasetEntry) -> Delivery:
+    source = entry.spec.source
+    is_xlsx = content.startswith(b"PK\x03\x04")
+    if source.format == "xlsx" and not is_xlsx:
+        raise RejectedFile(f"{label}: cannot read the file as an xlsx workbook (not a zip container)")
+    try:
+        if is_xlsx:
+            file_safety.check_xlsx_container(path, max_bytes=source.max_bytes, max_ratio=source.max_ratio, label=label)
+            parts: WorkbookParts | None = WorkbookParts(content)
+        else:
+            parts = None
         reader = fastexcel.read_excel(content)
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, fastexcel.FastExcelError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise RejectedFile(f"{label}: cannot read the file as an xlsx workbook ({reason})") from None
-    sheet = source.sheet or parts.first_visible_sheet()
+        raise RejectedFile(f"{label}: cannot read the file as an {source.format} workbook ({reason})") from None
+    sheet = source.sheet or workbooks.first_visible_sheet(path)
     if sheet not in reader.sheet_names:
         found = ", ".join(f"'{name}'" for name in reader.sheet_names)
         raise RejectedFile(f"{label}: no sheet '{sheet}' (sheets found: {found})")
@@ -161,81 +404,97 @@ def read_xlsx(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
         raise RejectedFile(f"{locate(label, sheet)}: cannot read the sheet ({str(exc).splitlines()[0]})") from None
     if table.num_rows == 0 or table.num_columns == 0:
         raise RejectedFile(f"{locate(label, sheet)}: the sheet is empty")
-    letters = [column_letter(column.absolute_index) for column in loaded.available_columns()]
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    grid = [list(values) for values in zip(*columns, strict=True)]
+    absolute = [column.absolute_index for column in loaded.available_columns()]
+    letters = [column_letter(i) for i in absolute]
     # fastexcel starts at the first row holding a value; the sheet XML says which row that is.
-    first_row = parts.first_row(sheet)
-    delivery = _delivery(grid, first_row, letters, label, sheet, entry)
-    _flag_lost_digits(delivery, entry, parts, [c.absolute_index for c in loaded.available_columns()])
-    return delivery
+    first_row = parts.first_row(sheet) if parts else 1
+    top = [[table.column(c)[r].as_py() for c in range(table.num_columns)]
+           for r in range(min(table.num_rows, HEADER_SEARCH_ROWS + source.header_rows))]
+    header_row, headers = _workbook_header(path, top, first_row, absolute, label, sheet, entry)
+    body = table.slice(header_row + source.header_rows - first_row)
+    keep = [i for i in range(table.num_columns) if header_key(headers[i]) or body.column(i).null_count < body.num_rows]
+    names, places = _unique_names([headers[i] for i in keep], [letters[i] for i in keep], locate(label, sheet, header_row))
+    columns = [body.column(i) for i in keep]
+    rows = pa.array(range(header_row + source.header_rows, header_row + source.header_rows + body.num_rows), pa.int64())
+    flags = _lost_digit_flags(entry, names, columns, rows, [absolute[i] for i in keep], parts, sheet)
+    arrow = pa.Table.from_arrays([*columns, rows, flags], names=[*names, "_source_row", "_flag"])
+
+    def relation(con: duckdb.DuckDBPyConnection) -> str:
+        view = f"delivery_{uuid.uuid4().hex[:12]}"
+        con.register(view, arrow)
+        return ident(view)
+
+    return Delivery(
+        label=label, sheet=sheet, position="row", header_row=header_row,
+        columns={name: "VARCHAR" for name in names}, relation=relation,
+        decimal_comma=source.decimal_comma, flagged=True, places=places,
+    )
 
 
-def read_csv(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RejectedFile(f"{label}: not UTF-8 text (byte {exc.start}: {exc.reason}); save the file as CSV UTF-8") from None
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",;\t", key=first_line.count)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise RejectedFile(f"{label}: cannot parse as CSV ({exc})") from None
-    if not records:
-        raise RejectedFile(f"{label}: the file is empty")
-    width = max(len(record) for record in records)
-    grid = [[value if value != "" else None for value in record] + [None] * (width - len(record)) for record in records]
-    return _delivery(grid, 1, [column_letter(i) for i in range(width)], label, None, entry)
-
-
-def _delivery(
-    grid: list[list[str | None]], first_row: int, letters: list[str], label: str, sheet: str | None, entry: DatasetEntry,
-) -> Delivery:
-    """Locate the header in a grid of text cells whose first row is sheet row `first_row`."""
-    declared = entry.spec.source.header_row
-    if declared is not None:
-        index = declared - first_row
-        if not 0 <= index < len(grid) or not any(header_key(v) for v in grid[index]):
-            raise RejectedFile(f"{locate(label, sheet, declared)}: the declared header_row is empty")
+def _workbook_header(
+    path: Path, top: list[list[str | None]], first_row: int, absolute: list[int], label: str, sheet: str, entry: DatasetEntry,
+) -> tuple[int, list[str | None]]:
+    """(1-based header row, one header per loaded column), composed through merged cells when `header_rows` > 1."""
+    source = entry.spec.source
+    if source.header_rows == 1:
+        compose = None
     else:
-        found = find_header_row(grid, entry.spec.contract)
-        if found is None:
-            expected = ", ".join(
-                (col.aliases[0] if col.aliases else name) for name, col in entry.spec.contract.columns.items()
-            )
-            raise RejectedFile(f"{locate(label, sheet)}: no header row found in the first rows (looked for: {expected})")
-        index = found
-    rows = [SourceRow(first_row + i, values) for i, values in enumerate(grid) if i > index]
-    return Delivery(label, sheet, first_row + index, list(grid[index]), letters, rows)
+        merged = workbooks.merged_ranges(path, sheet)
+        width = max(absolute) + 1
+        sheet_rows = [[None] * width for _ in range(first_row - 1)] + [
+            [dict(zip(absolute, row, strict=True)).get(c) for c in range(width)] for row in top
+        ]
+
+        def compose(row: int) -> list[str | None]:
+            composed = workbooks.compose_header(sheet_rows, merged, row, source.header_rows)
+            return [composed[c] if c < len(composed) else None for c in absolute]
+
+    def header_at(row: int) -> list[str | None]:
+        index = row - first_row
+        if compose is not None:
+            return compose(row)
+        return top[index] if 0 <= index < len(top) else []
+
+    if source.header_row is not None:
+        headers = header_at(source.header_row)
+        if not any(header_key(v) for v in headers):
+            raise RejectedFile(f"{locate(label, sheet, source.header_row)}: the declared header_row is empty")
+        return source.header_row, headers
+    candidates = [header_at(first_row + i) for i in range(len(top))]
+    found = find_header_row(candidates, entry.spec.contract)
+    if found is None:
+        raise RejectedFile(f"{locate(label, sheet)}: no header row found in the first rows (looked for: {_expected(entry)})")
+    return first_row + found, candidates[found]
 
 
-def _flag_lost_digits(delivery: Delivery, entry: DatasetEntry, parts: WorkbookParts, absolute: list[int]) -> None:
-    """Mark number cells with more than 15 digits in id columns as precision loss."""
+def _lost_digit_flags(
+    entry: DatasetEntry, names: list[str], columns: list[pa.Array], rows: pa.Array, absolute: list[int],
+    parts: WorkbookParts | None, sheet: str,
+) -> pa.Array:
+    """`_flag` for number cells with more than 15 digits in id columns (precision loss), else NULL."""
+    flags: dict[int, list[str]] = {}
     spellings = header_spellings(entry.spec.contract)
-    id_indices = [
-        i for i, header in enumerate(delivery.headers)
-        if spellings.get(header_key(header)) and is_id_column(entry, spellings[header_key(header)])
-    ]
-    suspects: dict[tuple[int, int], tuple[SourceRow, int, str]] = {}
-    for row in delivery.rows:
-        for i in id_indices:
-            value = (row.values[i] or "").strip() if i < len(row.values) else ""
-            if _LONG_DIGITS_RE.fullmatch(value):
-                suspects[(row.number, absolute[i])] = (row, i, value)
-    if not suspects:
-        return
-    for cell in parts.number_cells(delivery.sheet or "", set(suspects)):
-        row, i, value = suspects[cell]
-        row.issues[i] = (
-            f"'{value}' is a number cell with {len(value.lstrip('+-'))} digits; Excel keeps only {EXCEL_DIGITS}, "
-            f"so the last digits are lost (precision loss; format the column as text and type the id again)"
-        )
+    for name, values, column in zip(names, columns, absolute, strict=True):
+        contract_name = spellings.get(header_key(name))
+        if contract_name is None or not is_id_column(entry, contract_name):
+            continue
+        suspects = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(values, _LONG_DIGITS), False)).to_pylist()
+        if not suspects:
+            continue
+        cells = {(rows[i].as_py(), column): i for i in suspects}
+        number_cells = parts.number_cells(sheet, set(cells)) if parts else set(cells)
+        for cell in number_cells:
+            i = cells[cell]
+            value = values[i].as_py()
+            flags.setdefault(i, []).append(
+                f"{name}: '{value}' is a number cell with {len(value.lstrip('+-'))} digits; Excel keeps only "
+                f"{EXCEL_DIGITS}, so the last digits are lost (precision loss; format the column as text and type the id again)"
+            )
+    return pa.array(["\n".join(flags[i]) if i in flags else None for i in range(len(rows))], pa.string())
 
 
 # --- The workbook's XML, for what fastexcel does not tell ----------------------------------------
 
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CELL_REF_RE = re.compile(r"([A-Z]+)(\d+)")
 
 

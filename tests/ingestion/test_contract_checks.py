@@ -7,6 +7,7 @@ import typing
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 import xlsxwriter
 from hypothesis import given
@@ -21,7 +22,7 @@ from ingestion.contract import (
     header_key,
     header_spellings,
 )
-from ingestion.kinds.file import WorkbookParts, _column_index, read_delivery
+from ingestion.kinds.file import WorkbookParts, _column_index, read_workbook
 from ingestion.reference import REFERENCE_LISTS, load_reference
 
 
@@ -134,7 +135,9 @@ def test_row_numbers_count_from_the_top_of_the_sheet(tmp_path: Path, sekolah) ->
     book.close()
     content = path.read_bytes()
     assert WorkbookParts(content).first_row("Daftar Sekolah") == 3
-    delivery = read_delivery(content, "drop/disdik/sekolah.xlsx", sekolah)
+    delivery = read_workbook(content, "drop/disdik/sekolah.xlsx", sekolah)
     assert delivery.header_row == 3
-    assert delivery.letters[:2] == ["B", "C"]
-    assert [(row.number, row.values[0]) for row in delivery.rows] == [(4, "30404588"), (5, None), (6, "30404589")]
+    assert [delivery.places[name] for name in ("NPSN", "Nama Sekolah")] == ["column B", "column C"]
+    with duckdb.connect() as con:
+        rows = con.execute(f"SELECT _source_row, NPSN FROM {delivery.relation(con)}").fetchall()
+    assert rows == [(4, "30404588"), (5, None), (6, "30404589")]

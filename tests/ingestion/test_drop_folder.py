@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from ingestion.errors import RejectedFile
 from ingestion.extract import extract_load
 from ingestion.kinds import file as file_kind
-from ingestion.ledger import committed_batches, rejections
+from ingestion.ledger import batch_dir, committed_batches, rejections
 from tests.ingestion.drops import age, with_changes
 
 
@@ -80,7 +83,41 @@ def test_csv_not_utf8_is_refused(zones, sekolah) -> None:
     csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
     path = zones.drop("disdik") / "sekolah.csv"
     path.parent.mkdir(parents=True)
-    path.write_bytes("NPSN,Nama Sekolah\n30404588,SD Bina Â\n".encode("latin-1"))
+    header = "NPSN,Nama Sekolah,Bentuk,Status,Kode Kec,Kecamatan,Alamat,Lintang,Bujur,Tahun\n"
+    path.write_bytes((header + "30404588,SD Bina Â,SD,N,160101,Batu Sopang,Jl,,,2019\n").encode("latin-1"))
     age(path)
     with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah.csv: not UTF-8 text"):
         extract_load(csv_entry, zones)
+
+
+def test_csv_windows_1252_with_indonesian_names(zones, sekolah, sekolah_rows) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None,
+                                              "encoding": "windows-1252"})
+    header = "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun"
+    lines = ["Daftar Sekolah Kabupaten Paser", "", header]
+    names = ["SD Négeri 001 Tanah Grogot", "SD Nur’ul Iman"]
+    for row, name in zip(sekolah_rows[:2], names, strict=True):
+        lines.append(";".join([row["npsn"], name, row["bentuk"], row["status"], row["kode_kec_kemdikbud"], row["kecamatan"],
+                               row["alamat_jalan"], row["lintang"], row["bujur"], "2019"]))
+    path = zones.drop("disdik") / "sekolah_2019.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    age(path)
+    [manifest] = extract_load(csv_entry, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["header_row"]) == (2, 2, 3)
+    data = pq.read_table(batch_dir(zones, csv_entry, manifest["batch_id"]) / "data.parquet")
+    assert data.column("nama_sekolah").to_pylist() == names
+    assert data.column("_source_row").to_pylist() == [4, 5]
+    assert not list(Path(tempfile.gettempdir()).glob("satudata-*.csv"))  # the transcoded copy is removed
+
+
+def test_csv_ragged_line_refuses_the_file_naming_the_line(zones, sekolah) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = zones.drop("disdik") / "sekolah.csv"
+    path.parent.mkdir(parents=True)
+    header = "NPSN,Nama Sekolah,Bentuk,Status,Kode Kec,Kecamatan,Alamat,Lintang,Bujur,Tahun\n"
+    path.write_text(header + "30404588,SD,SD,N,160101,Batu Sopang,Jl,,,2019\n30404589,SD\n", encoding="utf-8")
+    age(path)
+    with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah.csv: cannot read the delivery \(CSV Error on Line: 3"):
+        extract_load(csv_entry, zones)
+    assert committed_batches(zones, csv_entry) == []

@@ -14,6 +14,8 @@ import pytest
 
 from ingestion.zones import Zones
 from orchestration.chain import ChainRun, run_chain
+from publication.errors import GateFailed
+from warehouse.build import BuildFailed
 
 
 class Rooms:
@@ -47,8 +49,10 @@ class Rooms:
 
         for name, functions in {
             "ingestion.extract": {"extract_load": extract_load},
-            "warehouse.build": {"build_warehouse": build_warehouse},
-            "publication.release": {"audit_candidate": audit_candidate, "publish_candidate": publish_candidate},
+            # The real exception types: the DAG tasks catch them to fail without retrying.
+            "warehouse.build": {"build_warehouse": build_warehouse, "BuildFailed": BuildFailed},
+            "publication.release": {"audit_candidate": audit_candidate, "publish_candidate": publish_candidate,
+                                    "GateFailed": GateFailed},
         }.items():
             module = ModuleType(name)
             for attr, fn in functions.items():

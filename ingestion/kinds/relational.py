@@ -1,0 +1,309 @@
+"""What the relational kinds (`postgres`, `mysql`, `sqlite`) share: one delivery per run, read by a DuckDB scanner.
+
+A relational dataset yields at most one `Pending` per run: the whole table or query for a snapshot,
+or the rows with `cursor >= ledger.cursor_before` (ordered by the cursor) for an incremental one.
+Its `Delivery.relation(con)` attaches the agency database READ_ONLY to the core's DuckDB
+connection through the scanner extension (loaded from its PyPI package's file, so nothing is
+downloaded or written under $HOME) and returns a SELECT over the table with the cursor predicate
+pushed down to the server, or over the query wrapped as a server-side subquery.
+
+Types stay native (decimal(14,2), date, timestamp, boolean...) and are cast explicitly to what the
+source declares (`Delivery.typed`), so the core can refuse a type change at the source (a NIK column
+that became an integer) naming the column.
+Credentials come from the Airflow connection, through a temporary DuckDB secret, so the password
+never appears in an ATTACH string, in `duckdb_databases()` or in a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import importlib.util
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from ingestion.catalog import DatasetEntry, RelationalSource
+from ingestion.connections import ConnectionInfo, SourceConnectionError, get_connection
+from ingestion.errors import RejectedFile
+from ingestion.kinds import Delivery, LedgerView, Pending
+
+log = logging.getLogger(__name__)
+
+LOCAL_TZ = ZoneInfo("Asia/Makassar")  # a source timestamp without zone is WITA (Paser's time)
+SOURCE_ROW = "_source_row"
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+_TIMESTAMP_TYPES = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE"}
+
+
+# --- Dialects -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database kind is reached through its DuckDB scanner."""
+
+    kind: str  # catalog source.kind
+    extension: str  # DuckDB extension (and PyPI package duckdb-extension-<name>)
+    attach: Callable[[ConnectionInfo, str], list[str]]  # (connection, alias) -> SQL statements that attach it
+    query_function: str  # postgres_query / mysql_query / sqlite_query: runs SQL on the server
+    quote: Callable[[str], str]  # identifier quoting in the server's SQL
+    server_literal: Callable[[object, str], str] | None  # (cursor value, DuckDB type) -> typed literal in server SQL
+    # (connection, table, described columns) -> columns with the types the source declares, where the
+    # scanner's mapping loses them (SQLite stores decimal(14,2) as REAL and boolean as an integer).
+    declared_types: Callable[[ConnectionInfo, str, dict[str, str]], dict[str, str]] | None = None
+
+
+def extension_path(name: str) -> Path:
+    """The extension binary shipped in the `duckdb-extension-<name>` wheel for this DuckDB version."""
+    package = f"duckdb_extension_{name}"
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SourceConnectionError(
+            f"DuckDB extension '{name}' is not installed: add the package duckdb-extension-{name.replace('_', '-')}"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}"
+    path = folder / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise SourceConnectionError(f"DuckDB extension '{name}' has no build for DuckDB {duckdb.__version__} at {path}")
+    return path
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """LOAD the scanner from its package file: works offline and writes nothing under $HOME."""
+    loaded = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [name]).fetchone()
+    if not (loaded and loaded[0]):
+        con.execute(f"LOAD {sql_string(str(extension_path(name)))}")
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal ('it''s')."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def duck_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def secret_statement(secret: str, secret_type: str, params: dict[str, object]) -> str:
+    """CREATE TEMPORARY SECRET carrying host/user/password, so no ATTACH string holds the password."""
+    given = [f"{key} {value if isinstance(value, int) else sql_string(str(value))}"
+             for key, value in params.items() if value is not None]
+    return f"CREATE OR REPLACE TEMPORARY SECRET {duck_ident(secret)} (TYPE {secret_type}, {', '.join(given)})"
+
+
+# --- The delivery -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run reads: the source, and the cursor predicate if incremental."""
+
+    entry: DatasetEntry
+    spec: RelationalSource
+    dialect: Dialect
+    cursor: str | None  # the cursor column (catalog `cursor`)
+    cursor_from: object | None  # ledger.cursor_before: read rows with cursor >= this
+
+    @property
+    def label(self) -> str:
+        what = self.spec.table or f"query {self._query_sha256()[:8]}"
+        return f"{self.dialect.kind} {self.spec.connection}: {what}"
+
+    def _query_sha256(self) -> str:
+        return hashlib.sha256((self.spec.query or "").encode("utf-8")).hexdigest()
+
+    def source_block(self) -> dict[str, object]:
+        """The manifest's `source` block: identity of what was read (no credentials)."""
+        block: dict[str, object] = {"kind": self.dialect.kind, "connection": self.spec.connection, "path": self.label}
+        if self.spec.table:
+            block["table"] = self.spec.table
+        else:
+            block["query"] = self.spec.query
+            block["query_sha256"] = self._query_sha256()
+        if self.cursor:
+            block["cursor_column"] = self.cursor
+            block["cursor_from"] = _jsonable(self.cursor_from)
+        return block
+
+
+def pending_relational(entry: DatasetEntry, ledger: LedgerView, dialect: Dialect) -> Iterator[Pending]:
+    """The one delivery of a relational dataset this run (see the module docstring)."""
+    spec = entry.spec.source
+    assert isinstance(spec, RelationalSource)
+    cursor_from = ledger.cursor_before if entry.spec.cursor else None
+    plan = Plan(entry, spec, dialect, entry.spec.cursor, cursor_from)
+    yield Pending(source=plan.source_block(), read=lambda: read_delivery(plan))
+
+
+def read_delivery(plan: Plan) -> Delivery:
+    """Connect and describe the delivered columns (this also proves the credentials); the Delivery."""
+    conn = get_connection(plan.spec.connection)
+    probe = duckdb.connect()
+    try:
+        alias = _attach(probe, plan, conn)
+        scanned = describe(probe, probe_source(plan, alias), plan, conn)
+    finally:
+        probe.close()
+    columns = scanned
+    if plan.spec.table and plan.dialect.declared_types is not None:
+        columns = plan.dialect.declared_types(conn, plan.spec.table, scanned)
+    casts = {name: type_ for name, type_ in columns.items() if scanned.get(name) != type_}
+    cursor = cursor_filter(plan, columns)
+
+    attached: list[tuple[duckdb.DuckDBPyConnection, str]] = []
+
+    def relation(con: duckdb.DuckDBPyConnection) -> str:
+        alias = _attach(con, plan, conn)
+        attached.append((con, alias))
+        return from_source(plan, alias, columns, casts, cursor)
+
+    def close() -> None:
+        while attached:
+            con, alias = attached.pop()
+            try:
+                con.execute(f"DETACH DATABASE IF EXISTS {duck_ident(alias)}")
+                con.execute(f"DROP TEMPORARY SECRET IF EXISTS {duck_ident(alias + '_secret')}")
+            except duckdb.Error as exc:  # the core may have closed its connection already
+                log.debug("%s: detach %s: %s", plan.label, alias, exc)
+
+    return Delivery(
+        label=plan.label, sheet=None, position="record", header_row=None,
+        columns=columns, relation=relation, typed=True, close=close,
+    )
+
+
+def _attach(con: duckdb.DuckDBPyConnection, plan: Plan, conn: ConnectionInfo) -> str:
+    alias = f"src_{plan.dialect.kind}_{uuid.uuid4().hex[:12]}"
+    try:
+        load_extension(con, plan.dialect.extension)
+        for statement in plan.dialect.attach(conn, alias):
+            con.execute(statement)
+    except duckdb.Error as exc:
+        raise SourceConnectionError(
+            f"{plan.label}: cannot connect with connection '{conn.conn_id}' ({conn!r}): {conn.mask(str(exc))}"
+        ) from None
+    return alias
+
+
+def describe(con: duckdb.DuckDBPyConnection, select: str, plan: Plan, conn: ConnectionInfo) -> dict[str, str]:
+    """Delivered column name -> DuckDB type, as the scanner maps the source's declared types."""
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {select}").fetchall()
+    except duckdb.Error as exc:
+        raise SourceConnectionError(
+            f"{plan.label} (connection '{conn.conn_id}'): cannot read the source: {conn.mask(str(exc))}"
+        ) from None
+    return {name: type_ for name, type_, *_ in rows if name != SOURCE_ROW}
+
+
+@dataclass(frozen=True)
+class CursorFilter:
+    """`<column> >= <saved cursor>`, typed like the column as delivered."""
+
+    column: str  # the cursor column as the source spells it
+    type: str  # its DuckDB type
+    value: object  # ledger.cursor_before
+
+
+def cursor_filter(plan: Plan, columns: dict[str, str]) -> CursorFilter | None:
+    """The incremental predicate of this run (None for a snapshot or a first run)."""
+    if plan.cursor is None:
+        return None
+    delivered = next((name for name in columns if name.casefold() == plan.cursor.casefold()), None)
+    if delivered is None:
+        raise RejectedFile(f"{plan.label}: the cursor column '{plan.cursor}' is not delivered; found: {', '.join(columns)}")
+    if plan.cursor_from is None:
+        return None
+    return CursorFilter(delivered, columns[delivered], plan.cursor_from)
+
+
+def probe_source(plan: Plan, alias: str) -> str:
+    """A FROM-expression with the source's columns, for DESCRIBE (reads no rows)."""
+    if plan.spec.table:
+        return f"(SELECT * FROM {_table_ref(plan, alias)})"
+    probe = f"SELECT * FROM ({_server_query(plan)}) AS _q LIMIT 0"
+    return f"(SELECT * FROM {plan.dialect.query_function}({sql_string(alias)}, {sql_string(probe)}))"
+
+
+def from_source(plan: Plan, alias: str, columns: dict[str, str], casts: dict[str, str],
+                cursor: CursorFilter | None) -> str:
+    """The FROM-expression: the delivered columns (cast where the scanner's type is not the declared one),
+    `_source_row`, and the cursor filter. A no-op CAST is left out: it measurably slows the scan."""
+    dialect = plan.dialect
+    select_list = ", ".join([
+        *(f"CAST({duck_ident(name)} AS {casts[name]}) AS {duck_ident(name)}" if name in casts else duck_ident(name)
+          for name in columns),
+        f"NULL::BIGINT AS {SOURCE_ROW}",
+    ])
+    duck_filter = ""
+    if cursor is not None:
+        column = duck_ident(cursor.column)
+        duck_filter = f" WHERE {column} >= {duck_literal(cursor.value, cursor.type)} ORDER BY {column}"
+    if plan.spec.table:  # the scanners push the filter (and for MySQL the ORDER BY) down to the server
+        return f"(SELECT {select_list} FROM {_table_ref(plan, alias)}{duck_filter})"
+
+    server_sql = _server_query(plan)
+    if cursor is not None and dialect.server_literal is not None:
+        column = dialect.quote(cursor.column)
+        server_sql = (f"SELECT * FROM ({server_sql}) AS _q WHERE {column} >= "
+                      f"{dialect.server_literal(cursor.value, cursor.type)} ORDER BY {column}")
+        duck_filter = ""
+    # Without a server literal (SQLite, a local file) DuckDB filters the query's rows itself.
+    return f"(SELECT {select_list} FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)}){duck_filter})"
+
+
+def _table_ref(plan: Plan, alias: str) -> str:
+    assert plan.spec.table is not None
+    return ".".join([duck_ident(alias), *(duck_ident(part) for part in plan.spec.table.split("."))])
+
+
+def _server_query(plan: Plan) -> str:
+    assert plan.spec.query is not None
+    return plan.spec.query.strip().rstrip(";")
+
+
+# --- Cursor values ------------------------------------------------------------------------------
+
+def cursor_value(value: object, duck_type: str | None) -> object:
+    """The saved cursor (JSON from the manifest) as a Python value of the cursor column's type."""
+    base = (duck_type or "VARCHAR").upper()
+    if base in _TIMESTAMP_TYPES:
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        if base == "TIMESTAMP WITH TIME ZONE":
+            return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+        # A naive source column holds WITA wall time; a saved value with an offset is converted to it.
+        return moment.astimezone(LOCAL_TZ).replace(tzinfo=None) if moment.tzinfo else moment
+    if base == "DATE":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    if base in _INTEGER_TYPES:
+        return int(str(value))
+    if base.startswith("DECIMAL"):
+        return decimal.Decimal(str(value))
+    if base in ("DOUBLE", "FLOAT", "REAL"):
+        return float(str(value))
+    return str(value)
+
+
+def duck_literal(value: object, duck_type: str | None) -> str:
+    """A DuckDB literal of the cursor column's type (the scanners push it down to the server)."""
+    typed = cursor_value(value, duck_type)
+    type_ = duck_type or "VARCHAR"
+    if isinstance(typed, dt.datetime | dt.date):
+        return f"CAST({sql_string(typed.isoformat(sep=' ') if isinstance(typed, dt.datetime) else typed.isoformat())} AS {type_})"
+    return f"CAST({sql_string(str(typed))} AS {type_})"
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value

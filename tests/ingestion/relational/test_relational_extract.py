@@ -1,0 +1,208 @@
+"""The relational kinds through `extract_load`, end to end, against the real PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from decimal import Decimal
+
+import pyarrow.parquet as pq
+import pytest
+
+import ingestion.landing
+from ingestion.errors import RejectedFile
+from ingestion.extract import extract_load
+from ingestion.ledger import batch_dir, committed_batches, dataset_dir
+from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_yaml
+
+UTC = dt.UTC
+
+
+def _data(zones, entry, manifest) -> list[dict]:
+    return pq.read_table(batch_dir(zones, entry, manifest["batch_id"]) / "data.parquet").to_pylist()
+
+
+def _quarantine(zones, entry, manifest) -> list[dict]:
+    return pq.read_table(batch_dir(zones, entry, manifest["batch_id"]) / "quarantine.parquet").to_pylist()
+
+
+def _adds_up(manifest: dict) -> bool:
+    return manifest["rows_in"] == manifest["rows_loaded"] + manifest["rows_quarantined"] + manifest["rows_deduplicated"]
+
+
+def test_done_when_a_new_postgres_table_needs_only_a_catalog_entry(pg, catalog_entry, zones):
+    """A new table, a new catalog YAML in a tmp folder, load_catalog(tmp), extract_load: landed. No Python."""
+    table = pg.table("faskes")
+    pg.execute(f"CREATE TABLE {table} (kode_faskes varchar(12) PRIMARY KEY, nama_faskes text NOT NULL, "
+               f"jumlah_tempat_tidur integer, anggaran numeric(14,2), tanggal_izin date)")
+    pg.execute(f"INSERT INTO {table} VALUES ('1040101', 'Puskesmas Tanah Grogot', 12, 1500000000.50, '2019-03-01'), "
+               f"('0040102', 'Puskesmas Kuaro', 8, 950000000.00, '2020-07-15')")
+    entry = catalog_entry(f"""\
+        agency:
+          code: disdukcapil
+          name: Dinas Kesehatan Kabupaten Paser (uji)
+          abbreviation: Dinkes
+        datasets:
+          faskes:
+            title: Daftar fasilitas kesehatan
+            owner: Seksi Data dan Informasi Dinkes Paser
+            source: {{kind: postgres, connection: siak, table: public.{table}}}
+            primary_key: [kode_faskes]
+            trigger: {{by: schedule, schedule: "@daily"}}
+            contract:
+              columns:
+                kode_faskes: {{type: text, description: Kode fasilitas kesehatan, nullable: false}}
+                nama_faskes: {{type: text, description: Nama fasilitas kesehatan}}
+                jumlah_tempat_tidur: {{type: integer, description: Jumlah tempat tidur}}
+                anggaran: {{type: decimal, description: Anggaran tahunan dalam rupiah}}
+                tanggal_izin: {{type: date, description: Tanggal izin operasional}}
+            metadata:
+              judul: Daftar Fasilitas Kesehatan
+              definisi: Fasilitas kesehatan di Kabupaten Paser
+              konsep: Fasilitas pelayanan kesehatan
+              satuan: unit
+              ukuran: jumlah
+              produsen_data: Dinas Kesehatan Kabupaten Paser
+              walidata: Dinas Komunikasi dan Informatika Kabupaten Paser
+              frekuensi: tahunan
+              akses: terbuka
+              tingkat_penyajian: unit
+              lisensi: CC-BY-4.0
+        """)
+
+    [manifest] = extract_load(entry, zones)
+
+    assert manifest["source"]["kind"] == "postgres" and manifest["rows_loaded"] == 2
+    rows = {row["kode_faskes"]: row for row in _data(zones, entry, manifest)}
+    assert rows["0040102"]["nama_faskes"] == "Puskesmas Kuaro"
+    assert rows["1040101"]["anggaran"] == Decimal("1500000000.50")
+    assert rows["1040101"]["tanggal_izin"] == dt.date(2019, 3, 1)
+
+
+@pytest.mark.parametrize("server_name", ["pg", "maria"])
+def test_snapshot_lands_exact_types(server_name, request, penduduk_table, catalog_entry, zones):
+    server = request.getfixturevalue(server_name)
+    table = penduduk_table(server)
+    connection = "siak" if server.kind == "postgres" else "simpeg"
+    entry = catalog_entry(penduduk_yaml(server.kind, connection, table=table, cursor=False))
+
+    [manifest] = extract_load(entry, zones)
+
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (3, 3, 0)
+    assert manifest["source_columns"]["tunjangan"] == "DECIMAL(14,2)"
+    path = batch_dir(zones, entry, manifest["batch_id"]) / "data.parquet"
+    schema = {field.name: str(field.type) for field in pq.read_schema(path)}
+    assert schema["nik"] in ("string", "large_string") and schema["tanggal_lahir"] == "date32[day]"
+    assert schema["tunjangan"].startswith("decimal128(") and schema["aktif"] == "bool" and schema["urutan"] == "int64"
+    rows = {row["nama"]: row for row in _data(zones, entry, manifest)}
+    siti = rows["Siti Aminah"]
+    assert siti["nik"] == "0064010101900001"
+    assert str(siti["tunjangan"].normalize()) == "12345678901.23"
+    assert siti["tanggal_lahir"] == dt.date(1990, 1, 1) and siti["aktif"] is True and siti["urutan"] == 1
+    # 08:00 WITA (a source timestamp without zone is Paser time) is 00:00 UTC.
+    assert siti["updated_at"] == dt.datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("server_name", ["pg", "maria"])
+def test_incremental_reads_from_the_cursor_and_loads_each_row_once(server_name, request, penduduk_table,
+                                                                   catalog_entry, zones):
+    server = request.getfixturevalue(server_name)
+    table = penduduk_table(server)
+    connection = "siak" if server.kind == "postgres" else "simpeg"
+    entry = catalog_entry(penduduk_yaml(server.kind, connection, table=table))
+
+    [first] = extract_load(entry, zones)
+    assert first["rows_loaded"] == 3 and first["cursor_before"] is None
+    assert extract_load(entry, zones) == []  # nothing new: the rows at the cursor are read again, dropped, no batch
+
+    insert_rows(server, table, [("6401040404600004", "Dewi Lestari", "1960-04-04", "7.50", True, 4,
+                                 "2026-11-03 09:30:00")])
+    server.execute(f"UPDATE {table} SET tunjangan = 99.99, updated_at = '2026-11-03 10:00:00' WHERE nama = 'Siti Aminah'")
+    [second] = extract_load(entry, zones)
+
+    assert second["cursor_before"] == first["cursor_after"]
+    # Read again: Budi and Rahmat (at the old cursor, already committed) -> deduplicated; Dewi new, Siti changed.
+    assert (second["rows_in"], second["rows_loaded"], second["rows_deduplicated"]) == (4, 2, 2)
+    assert _adds_up(first) and _adds_up(second)
+    loaded = {row["nama"]: row for row in _data(zones, entry, second)}
+    assert set(loaded) == {"Dewi Lestari", "Siti Aminah"} and loaded["Siti Aminah"]["tunjangan"] == Decimal("99.99")
+    assert dt.datetime.fromisoformat(second["cursor_after"]) == dt.datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
+
+
+def test_crash_before_the_rename_keeps_the_cursor_and_the_next_run_loads_each_row_once(
+        pg, penduduk_table, catalog_entry, zones, monkeypatch):
+    table = penduduk_table(pg)
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table))
+    [first] = extract_load(entry, zones)
+    insert_rows(pg, table, [("6401050505550005", "Andi Saputra", None, "1.00", False, 5, "2026-11-04 07:00:00")])
+
+    real_rename = os.rename
+
+    def crash(src, dst):
+        if os.path.basename(str(dst)).startswith("batch="):
+            raise OSError("simulated crash before the batch directory rename")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(ingestion.landing.os, "rename", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        extract_load(entry, zones)
+    assert [m["batch_id"] for m in committed_batches(zones, entry)] == [first["batch_id"]]  # cursor not advanced
+
+    monkeypatch.setattr(ingestion.landing.os, "rename", real_rename)
+    [second] = extract_load(entry, zones)
+
+    assert second["cursor_before"] == first["cursor_after"]
+    assert [row["nama"] for row in _data(zones, entry, second)] == ["Andi Saputra"]
+    everything = [row["nik"] for m in committed_batches(zones, entry) for row in _data(zones, entry, m)]
+    assert sorted(everything) == sorted([*(r[0] for r in PENDUDUK_ROWS), "6401050505550005"])  # each row once
+    assert not [p for p in dataset_dir(zones, entry).iterdir() if p.name.startswith("_tmp-")]
+
+
+def test_null_in_a_non_nullable_column_is_quarantined(pg, penduduk_table, catalog_entry, zones):
+    rows = [*PENDUDUK_ROWS, (None, "Tanpa NIK", "2000-01-01", "1.00", True, 9, "2026-11-02 09:00:00")]
+    table = penduduk_table(pg, rows=rows)
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table))
+
+    [manifest] = extract_load(entry, zones)
+
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (4, 3, 1)
+    [bad] = _quarantine(zones, entry, manifest)
+    assert bad["nama"] == "Tanpa NIK" and bad["_column"] == "nik" and bad["_source_row"] is None
+    assert "key nik NULL" in bad["_reason"] and "nullable: false" in bad["_reason"]
+
+
+@pytest.mark.parametrize("server_name", ["pg", "maria"])
+def test_type_change_at_the_source_is_refused_naming_the_column(server_name, request, penduduk_table,
+                                                                catalog_entry, zones):
+    server = request.getfixturevalue(server_name)
+    table = penduduk_table(server, rows=PENDUDUK_ROWS[1:])  # NIKs without leading zeros survive the ALTER
+    connection = "siak" if server.kind == "postgres" else "simpeg"
+    entry = catalog_entry(penduduk_yaml(server.kind, connection, table=table, cursor=False))
+    extract_load(entry, zones)
+
+    if server.kind == "postgres":
+        server.execute(f"ALTER TABLE {table} ALTER COLUMN nik TYPE bigint USING nik::bigint")
+    else:
+        server.execute(f"ALTER TABLE {table} MODIFY nik bigint")
+    with pytest.raises(RejectedFile, match=r"type change in column 'nik' .*BIGINT at the source, text in the contract"):
+        extract_load(entry, zones)
+    assert len(committed_batches(zones, entry)) == 1  # nothing loaded
+
+
+def test_sqlite_file_lands_with_declared_decimals_and_booleans(tmp_path, catalog_entry, zones, monkeypatch):
+    """SQLite stores decimal(14,2) as REAL and boolean as an integer: the declared types bring them back exactly."""
+    path = tmp_path / "siak.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
+                   "aktif boolean, urutan bigint, updated_at timestamp)")
+        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", PENDUDUK_ROWS)
+    monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
+    entry = catalog_entry(penduduk_yaml("sqlite", "siak_lokal", table="penduduk"))
+
+    [manifest] = extract_load(entry, zones)
+
+    assert manifest["source_columns"]["tunjangan"] == "DECIMAL(14,2)" and manifest["source_columns"]["aktif"] == "BOOLEAN"
+    siti = next(row for row in _data(zones, entry, manifest) if row["nama"] == "Siti Aminah")
+    assert str(siti["tunjangan"].normalize()) == "12345678901.23" and siti["aktif"] is True
+    assert siti["nik"] == "0064010101900001"
