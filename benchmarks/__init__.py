@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks of the connectors against the raw tools and dlt (`make bench`)."""
