@@ -1,13 +1,14 @@
 # Satu Data Paser. `make help` lists the targets. Needs Python 3.11 with pip; uv is installed if missing.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint up down
+.PHONY: help venv run test lint bench up down
 
 # uv: on PATH, else where `pip install --user uv` puts it. Recursive (=) so it is looked up when a
 # recipe runs, i.e. after `venv` may have installed it.
 UV_USER_BIN = $(shell python3 -c 'import site; print(site.getuserbase())')/bin/uv
 UV = $(shell command -v uv 2>/dev/null || echo $(UV_USER_BIN))
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-6s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,3 +36,8 @@ up: venv ## start Airflow (api-server, scheduler, dag-processor, triggerer) on 1
 
 down: ## stop everything `make up` started
 	"$(UV)" run satudata down
+
+bench: venv ## connector speed+memory vs raw tools and dlt, event-to-live latency (many minutes; benchmarks/README.md)
+	"$(UV)" sync --frozen --group bench
+	"$(UV)" run --group bench python -m benchmarks.connectors $(BENCH_ARGS)
+	"$(UV)" run --group bench python -m benchmarks.latency

@@ -13,6 +13,7 @@ The metadata DB is SQLite in the Airflow home unless `SATUDATA_AIRFLOW_DB` gives
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -133,18 +134,37 @@ class Platform:
         return alive
 
     def stop(self) -> list[str]:
-        """Stop every component's process group; returns the names that were running."""
-        groups = {name: _read_pid(self.run_dir / f"{name}.pid") for name in COMPONENTS}
-        groups = {name: pid for name, pid in groups.items() if pid is not None}
-        for pid in groups.values():
+        """Stop every component with all its descendants; returns the names that were running.
+
+        Airflow's task supervisor gives each task process a process group of its own, so signalling
+        the components' groups is not enough: the whole process tree is collected first.
+        """
+        import psutil
+
+        leaders = {name: _read_pid(self.run_dir / f"{name}.pid") for name in COMPONENTS}
+        leaders = {name: pid for name, pid in leaders.items() if pid is not None}
+        tree: list[psutil.Process] = []
+        for pid in leaders.values():
+            try:
+                leader = psutil.Process(pid)
+                tree += [leader, *leader.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        for pid in leaders.values():
             _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() < deadline and any(_alive(pid) for pid in groups.values()):
-            time.sleep(0.2)
-        for name, pid in groups.items():
-            _signal_group(pid, signal.SIGKILL)  # LocalExecutor workers may outlive their leader
+        for process in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.terminate()
+        # wait_procs also reaps the ones that are our own children (the test suite starts them).
+        _, alive = psutil.wait_procs(tree, timeout=STOP_GRACE_SECONDS)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=5)
+        for name, pid in leaders.items():
+            _signal_group(pid, signal.SIGKILL)  # anything that joined a group after we looked
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
-        return sorted(groups)
+        return sorted(leaders)
 
     def wait_healthy(self, timeout: float = 180) -> None:
         """Wait until the API reports every component healthy; raise with the logs' tails if not."""
