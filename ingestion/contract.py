@@ -275,6 +275,33 @@ class CheckQuery:
     headers: dict[str, str]  # output column -> the header (delivered column) it came from
 
 
+SHORT_LIST = 16  # up to this many values, `IN` is written as equalities: DuckDB turns a longer list into a hash join
+
+
+def is_one_of(value: str, items: Sequence[str]) -> str:
+    """SQL: `value` equals one of `items` (NULL when `value` is NULL), as `IN` is."""
+    if len(items) > SHORT_LIST:
+        return f"{value} IN ({', '.join(map(literal, items))})"
+    return "(" + " OR ".join(f"{value} = {literal(item)}" for item in items) + ")"
+
+
+def _starts_or_ends_with_space(value: str) -> str:
+    """SQL: `value` begins or ends with a WHITESPACE character (prefix/suffix tests cost far less than trim)."""
+    tests = [f"{test}({value}, {literal(ch)})" for test in ("prefix", "suffix") for ch in WHITESPACE]
+    return "(" + " OR ".join(tests) + ")"
+
+
+def strip(value: str) -> str:
+    """SQL: text `value` without surrounding WHITESPACE; trimmed only when it has any (most cells do not)."""
+    return f"CASE WHEN {_starts_or_ends_with_space(value)} THEN trim({value}, {literal(WHITESPACE)}) ELSE {value} END"
+
+
+def has_text(value: str) -> str:
+    """SQL: text `value` holds more than WHITESPACE (NULL, not true, when it is NULL)."""
+    return (f"({value} <> '' AND (NOT {_starts_or_ends_with_space(value)} "
+            f"OR trim({value}, {literal(WHITESPACE)}) <> ''))")
+
+
 def text_value(column: str, source_type: str) -> str:
     """A delivered cell as stripped text, NULL when empty."""
     if source_type.upper() == "VARCHAR":
@@ -291,7 +318,8 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
             pattern = r"[+-]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,0*)?"
             number = f"replace(regexp_replace({value}, ',0*$', ''), '.', '')"
         else:
-            pattern, number = r"[+-]?[0-9]+(\.0*)?", f"regexp_replace({value}, '\\.0*$', '')"
+            pattern = r"[+-]?[0-9]+(\.0*)?"
+            number = f"CASE WHEN contains({value}, '.') THEN regexp_replace({value}, '\\.0*$', '') ELSE {value} END"
         matches = f"regexp_full_match({value}, {literal(pattern)})"
         return (f"CASE WHEN {matches} THEN TRY_CAST({number} AS BIGINT) END",
                 f"CASE WHEN NOT {matches} THEN 'is not a whole number' ELSE 'is too large for a 64-bit integer' END")
@@ -307,12 +335,15 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
         # DECIMAL(18,9) parses ~25x faster than DECIMAL(38,9); the wide cast is tried only when it overflows.
         cast = (f"coalesce(TRY_CAST({number} AS DECIMAL(18,{DECIMAL_SCALE}))::{SQL_TYPES['decimal']}, "
                 f"TRY_CAST({number} AS {SQL_TYPES['decimal']}))")
-        return (f"CASE WHEN {matches} AND {scale} <= {DECIMAL_SCALE} THEN {cast} END",
+        # A number of at most DECIMAL_SCALE + 1 characters cannot have more decimals than DECIMAL_SCALE.
+        fits = f"(length({number}) <= {DECIMAL_SCALE + 1} OR {scale} <= {DECIMAL_SCALE})"
+        return (f"CASE WHEN {matches} AND {fits} THEN {cast} END",
                 f"CASE WHEN NOT {matches} THEN {literal(f'is not a decimal number ({written})')} "
                 f"WHEN {scale} > {DECIMAL_SCALE} THEN 'has more than {DECIMAL_SCALE} decimal places' "
                 f"ELSE 'has more than {DECIMAL_PRECISION} digits' END")
     if column_type == "date":
-        day = f"regexp_replace({value}, '[ T]00:00:00(\\.0+)?$', '')"
+        # The midnight suffix is 9+ characters, and what it leaves of a 10-character value is no date.
+        day = f"CASE WHEN length({value}) > 10 THEN regexp_replace({value}, '[ T]00:00:00(\\.0+)?$', '') ELSE {value} END"
         return (f"CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE)",
                 "'is not a date (YYYY-MM-DD or DD/MM/YYYY)'")
     if column_type == "timestamp":
@@ -323,8 +354,7 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
                 "'is not an ISO 8601 timestamp'")
     if column_type == "boolean":
         folded = f"lower({value})"
-        true_list, false_list = ", ".join(map(literal, _TRUE)), ", ".join(map(literal, _FALSE))
-        return (f"CASE WHEN {folded} IN ({true_list}) THEN true WHEN {folded} IN ({false_list}) THEN false END",
+        return (f"CASE WHEN {is_one_of(folded, _TRUE)} THEN true WHEN {is_one_of(folded, _FALSE)} THEN false END",
                 literal(f"is not a boolean ({'/'.join(sorted(_TRUE))} or {'/'.join(sorted(_FALSE))})"))
     raise ValueError(f"unknown column type '{column_type}'")
 
@@ -354,22 +384,37 @@ def compile_checks(
     """
     contract = entry.spec.contract
     has_flag = delivery.flagged
-    values: list[str] = []  # cleaned text and typed values, in the `cleaned` CTE
+    # Each delivered value is trimmed (or cast to text) once, in `trimmed`; `cleaned` makes empty text
+    # NULL; `converted` parses it. Later steps refer to these columns, never recompute them.
+    read: list[str] = []  # in `trimmed`: stripped text of text columns, typed source columns as they are
+    texts: list[str] = []  # in `cleaned`: the text of every contract and evolved column ("t:<name>")
+    values: list[str] = []  # in `converted`: the typed value of every contract column ("x:<name>")
     reasons: list[tuple[str, str]] = []  # (contract column, SQL for the problem or NULL)
     flag_heads: list[str] = []
+
+    def read_text(name: str, delivered: str) -> bool:
+        """Add the column's text to `trimmed` and `cleaned`; whether the source delivers it as text."""
+        if delivery.columns[delivered].upper() == "VARCHAR":
+            read.append(f"{strip(ident(delivered))} AS {ident('s:' + name)}")
+            texts.append(f"nullif({ident('s:' + name)}, '') AS {ident('t:' + name)}")
+            return True
+        read.append(f"{ident(delivered)} AS {ident('raw:' + name)}")
+        texts.append(f"CAST({ident('raw:' + name)} AS VARCHAR) AS {ident('t:' + name)}")
+        return False
+
     for name, column in contract.columns.items():
         delivered = columns.contract.get(name)
         if delivered is None:
-            values += [f"NULL::VARCHAR AS {ident('t:' + name)}", f"NULL::{SQL_TYPES[column.type]} AS {ident('x:' + name)}"]
+            texts.append(f"NULL::VARCHAR AS {ident('t:' + name)}")
+            values.append(f"NULL::{SQL_TYPES[column.type]} AS {ident('x:' + name)}")
             continue
         source_type = delivery.columns[delivered]
-        text = text_value(delivered, source_type)
-        is_text = source_type.upper() == "VARCHAR"
+        is_text = read_text(name, delivered)
         if is_text:
-            typed = parse_text(text, column.type, delivery.decimal_comma)[0]
+            typed = parse_text(ident("t:" + name), column.type, delivery.decimal_comma)[0]
         else:
-            typed = convert_typed(delivered, source_type, column.type)
-        values += [f"{text} AS {ident('t:' + name)}", f"{typed} AS {ident('x:' + name)}"]
+            typed = convert_typed("raw:" + name, source_type, column.type)
+        values.append(f"{typed} AS {ident('x:' + name)}")
         t, x = ident("t:" + name), ident("x:" + name)
         why_not = parse_text(t, column.type, delivery.decimal_comma)[1] if is_text else literal(f"does not fit {column.type}")
         checks: list[tuple[str, str]] = []
@@ -387,8 +432,7 @@ def compile_checks(
             checks.append((f"NOT regexp_full_match({t}, {literal(column.pattern)})",
                            f"'''' || {t} || ''' does not match the pattern ' || {literal(column.pattern)}"))
         if column.accepted_values is not None:
-            accepted = ", ".join(map(literal, column.accepted_values))
-            checks.append((f"{t} NOT IN ({accepted})",
+            checks.append((f"NOT {is_one_of(t, column.accepted_values)}",
                            f"'''' || {t} || ''' is not one of ' || {literal(', '.join(column.accepted_values))}"))
         if column.references is not None:
             codes = ", ".join(map(literal, sorted(references(column.references))))
@@ -397,7 +441,8 @@ def compile_checks(
         checks.append((f"{t} IS NOT NULL AND {x} IS NULL", f"'''' || {t} || ''' ' || {why_not}"))
         cases = " ".join(f"WHEN {condition} THEN {message}" for condition, message in checks)
         reasons.append((name, f"CASE {cases} END"))
-    values += [f"{text_value(d, delivery.columns[d])} AS {ident('t:' + name)}" for name, d in columns.extra.items()]
+    for name, delivered in columns.extra.items():
+        read_text(name, delivered)
 
     where = _row_where(entry, delivery)
     described = [
@@ -412,10 +457,13 @@ def compile_checks(
         described.append(f"CASE WHEN _flag IS NOT NULL THEN {where} || ': ' || _flag END")
     at_fault = [f"CASE WHEN {ident('r:' + name)} IS NOT NULL THEN {literal(name)} END" for name, _ in reasons]
 
-    # Every delivered column is mapped or carried along (else the delivery was refused), so its
-    # cleaned text is in `cleaned`: the blank-row test reuses it instead of trimming twice.
-    cleaned_names = [*columns.contract, *columns.extra]
-    all_empty = " AND ".join(f"{ident('t:' + n)} IS NULL" for n in cleaned_names) or "false"
+    # A row is blank when every delivered value is NULL or whitespace; blank rows are skipped before
+    # any per-cell work. Written as "some value holds text" so that DuckDB stops at the first such
+    # value of a row. Every delivered column is mapped or carried along (else the delivery was refused).
+    delivered_names = [*columns.contract.values(), *columns.extra.values()]
+    any_value = " OR ".join(
+        has_text(ident(d)) if delivery.columns[d].upper() == "VARCHAR" else f"{ident(d)} IS NOT NULL" for d in delivered_names
+    ) or "true"
     flag_column = ", _flag" if has_flag else ""
     output: list[str] = []
     text_of: dict[str, str] = {}
@@ -428,11 +476,15 @@ def compile_checks(
                        f"CASE WHEN _reasons IS NOT NULL THEN {ident('t:' + name)} END AS {ident(text_of[name])}"]
     output += [f"{ident('t:' + name)} AS {ident(name)}" for name in columns.extra]
     sql = f"""
-        WITH cleaned AS (
-            SELECT _source_row{flag_column}, {', '.join(values)} FROM {relation}
+        WITH trimmed AS (
+            SELECT _source_row{flag_column}{''.join(', ' + sql for sql in read)} FROM {relation} WHERE {any_value}
+        ), cleaned AS (
+            SELECT *{''.join(', ' + sql for sql in texts)} FROM trimmed
+        ), converted AS (
+            SELECT *{''.join(', ' + sql for sql in values)} FROM cleaned
         ), checked AS (
             SELECT *, {', '.join(f'{sql} AS {ident("r:" + name)}' for name, sql in reasons) or 'NULL AS _none'}
-            FROM cleaned WHERE NOT ({all_empty})
+            FROM converted
         ), described AS (
             SELECT *, nullif(concat_ws('; ', {', '.join(described) or 'NULL'}), '') AS _reasons,
                    concat_ws(', ', {', '.join(at_fault) or 'NULL'}) AS _columns
@@ -471,8 +523,9 @@ def convert(value: str | None, column_type: str, decimal_comma: bool = False) ->
     """Text -> the declared type through the same SQL the contract uses; ValueError says why not."""
     typed, why_not = parse_text("v", column_type, decimal_comma)
     con = _scalar_connection().cursor()
-    cleaned = f"nullif(trim(?, {literal(WHITESPACE)}), '')"
-    result, reason = con.execute(f"SELECT {typed}, {why_not} FROM (SELECT {cleaned} AS v)", [value]).fetchone()
+    result, reason = con.execute(
+        f"SELECT {typed}, {why_not} FROM (SELECT nullif({strip('raw')}, '') AS v FROM (SELECT ?::VARCHAR AS raw))", [value]
+    ).fetchone()
     if value is not None and value.strip() and result is None:
         raise ValueError(reason)
     return result

@@ -3,10 +3,11 @@
     raw/<agency>/<dataset>/_tmp-<batch_id>/   data.parquet, quarantine.parquet, manifest.json (each fsynced)
       -> os.rename -> batch=<batch_id>/        then the parent folder is fsynced
 
-The contract runs as one DuckDB query over the delivery (`ingestion.contract.compile_checks`); its
-result streams once, in Arrow batches, into two Parquet writers: good rows to `data.parquet`, the
-others to `quarantine.parquet`. Nothing holds a whole delivery in Python. DuckDB's memory is
-bounded (`MEMORY_LIMIT`) and it spills to `_tmp-<batch_id>/_duckdb/`, removed before the commit.
+The contract runs once, as one DuckDB query over the delivery (`ingestion.contract.compile_checks`),
+into a temporary DuckDB table; DuckDB's own Parquet writer (parallel, source order kept) then copies
+good rows from it to `data.parquet` and the others to `quarantine.parquet`. Nothing holds a whole
+delivery in Python. DuckDB's memory is bounded (`MEMORY_LIMIT`) and it spills to
+`_tmp-<batch_id>/_duckdb/`, removed before the commit.
 Then, only when needed, `data.parquet` is rewritten once without duplicate keys and without rows
 an incremental read fetched again (see `_drop_repeats`).
 
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import json
 import logging
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from ingestion.contract import (
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
     LOCAL_TZ,
+    SQL_TYPES,
     CheckQuery,
     compile_checks,
     ident,
@@ -48,9 +50,10 @@ from ingestion.contract import (
     locate,
     map_columns,
 )
+from ingestion.durable import TMP_PREFIX, fsync_dir, fsync_file, sha256_file
 from ingestion.errors import RejectedFile
 from ingestion.kinds import Delivery, LedgerView, Pending
-from ingestion.ledger import MANIFEST, REJECTED_DIR, TMP_PREFIX, batch_dir, dataset_dir, fsync_dir, fsync_file, source_sha256
+from ingestion.ledger import MANIFEST, REJECTED_DIR, batch_dir, dataset_dir, source_sha256
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ QUARANTINE_FILE = "quarantine.parquet"
 DUCKDB_TMP = "_duckdb"
 MEMORY_LIMIT = "512MB"
 THREADS = 2
-BATCH_ROWS = 256 * 1024  # rows per Arrow batch streamed from DuckDB to the Parquet writers
+BATCH_ROWS = 256 * 1024  # rows per Arrow batch when data.parquet is rewritten without repeats
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
@@ -191,7 +194,7 @@ def land_delivery(
     files = {}
     for name in (DATA_FILE, QUARANTINE_FILE):
         fsync_file(tmp / name)
-        files[name] = {"sha256": _sha256(tmp / name), "rows": pq.ParquetFile(tmp / name).metadata.num_rows}
+        files[name] = {"sha256": sha256_file(tmp / name), "rows": pq.ParquetFile(tmp / name).metadata.num_rows}
     finished_at = dt.datetime.now(dt.UTC)
     manifest = {
         "batch_id": batch_id,
@@ -235,36 +238,34 @@ def _write_checked(
     con: duckdb.DuckDBPyConnection, tmp: Path, entry: DatasetEntry, delivery: Delivery, query: CheckQuery,
     batch_id: str, loaded_at: dt.datetime,
 ) -> Landed:
-    """The one pass: run the compiled contract and stream good and quarantined rows to their files."""
+    """The one pass: run the compiled contract once into a temporary table, then let DuckDB write the
+    good rows to data.parquet and the others to quarantine.parquet (in parallel, no Arrow round trip)."""
     names = list(query.column_types)
-    good_schema, bad_schema = data_schema(query.column_types), quarantine_schema(names)
     landed = Landed()
     clock = time.monotonic()
-    sql = f"SELECT *, {_constants(batch_id, loaded_at, delivery)} FROM ({query.sql})"
-    with pq.ParquetWriter(tmp / DATA_FILE, good_schema) as good_out, \
-            pq.ParquetWriter(tmp / QUARANTINE_FILE, bad_schema) as bad_out:
-        try:
-            reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
-            for batch in reader:
-                reasons = batch.column("_reasons")
-                landed.rows_in += batch.num_rows
-                bad_count = batch.num_rows - reasons.null_count
-                if bad_count < batch.num_rows:
-                    good = batch if bad_count == 0 else batch.filter(reasons.is_null())
-                    good_out.write_batch(pa.RecordBatch.from_arrays(
-                        [good.column(name) for name in good_schema.names], schema=good_schema))
-                    landed.rows_loaded += good.num_rows
-                if bad_count:
-                    bad = batch.filter(reasons.is_valid())
-                    arrays = [bad.column(query.text_of.get(name, name)) for name in names]
-                    arrays += [bad.column(n) for n in ("_batch_id", "_source_file", "_source_sheet", "_source_row",
-                                                       "_columns", "_reasons")]
-                    bad_out.write_batch(pa.RecordBatch.from_arrays(arrays, schema=bad_schema))
-                    landed.rows_quarantined += bad_count
-        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-            raise RejectedFile(_unreadable(delivery, exc)) from None
+    checked = f"checked_{uuid.uuid4().hex[:12]}"
+    try:
+        con.execute(f"CREATE TEMP TABLE {checked} AS SELECT *, {_constants(batch_id, loaded_at, delivery)} "
+                    f"FROM ({query.sql})")
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise RejectedFile(_unreadable(delivery, exc)) from None
+    landed.rows_in, landed.rows_quarantined = con.execute(
+        f"SELECT count(*), count(_reasons) FROM {checked}").fetchone()
+    landed.rows_loaded = landed.rows_in - landed.rows_quarantined
+    good = [f"CAST({ident(n)} AS {SQL_TYPES[kind]}) AS {ident(n)}" for n, kind in query.column_types.items()]
+    good += ["_batch_id", "_loaded_at", "_source_file", "_source_row"]
+    _copy(con, f"SELECT {', '.join(good)} FROM {checked} WHERE _reasons IS NULL", tmp / DATA_FILE)
+    bad = [f"{ident(query.text_of.get(n, n))} AS {ident(n)}" for n in names]
+    bad += ["_batch_id", "_source_file", "_source_sheet", "_source_row", "_columns AS _column", "_reasons AS _reason"]
+    _copy(con, f"SELECT {', '.join(bad)} FROM {checked} WHERE _reasons IS NOT NULL", tmp / QUARANTINE_FILE)
+    con.execute(f"DROP TABLE {checked}")
     landed.seconds["check_write"] = round(time.monotonic() - clock, 3)
     return landed
+
+
+def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> None:
+    """Write a query's rows to a Parquet file (DuckDB's own writer: parallel, order kept)."""
+    con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION snappy)")
 
 
 def _unreadable(delivery: Delivery, exc: Exception) -> str:
@@ -410,11 +411,3 @@ def clean_stale_tmp(zones: Zones, entry: DatasetEntry) -> list[Path]:
             removed.append(child)
             log.warning("%s: removed, left by an interrupted run", child)
     return removed
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

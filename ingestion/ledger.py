@@ -14,17 +14,16 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 from ingestion.catalog import DatasetEntry
+from ingestion.durable import write_file_atomic
 from ingestion.kinds import LedgerView
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
 
 BATCH_PREFIX = "batch="
-TMP_PREFIX = "_tmp-"
 REJECTED_DIR = "_rejected"
 MANIFEST = "manifest.json"
 
@@ -108,34 +107,3 @@ def record_rejection(zones: Zones, entry: DatasetEntry, source_info: dict, messa
     path = dataset_dir(zones, entry) / REJECTED_DIR / f"{source_sha256(source_info)}.json"
     write_file_atomic(path, json.dumps(record, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     return path
-
-
-# --- Durable writes ----------------------------------------------------------------------------
-
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new entry in `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, fsync, rename over `path`, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)

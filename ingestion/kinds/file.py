@@ -62,6 +62,7 @@ from ingestion.contract import (
     literal,
     locate,
 )
+from ingestion.durable import sha256_file
 from ingestion.errors import RejectedFile
 from ingestion.kinds import Delivery, LedgerView, Pending
 from ingestion.zones import Zones
@@ -87,7 +88,7 @@ def pending_sources(entry: DatasetEntry, zones: Zones, ledger: LedgerView) -> It
         label = path.relative_to(zones.root).as_posix()
         first = path.stat()
         if first.st_size > source.max_bytes:
-            sha256 = _hash_file(path)
+            sha256 = sha256_file(path)
             if not ledger.is_known(sha256):
                 message = f"{label}: {first.st_size} bytes is more than max_bytes ({source.max_bytes}) in {entry.path.name}"
                 yield Pending(_source_info(entry, label, sha256, first), read=_refuse(message))
@@ -156,14 +157,6 @@ def _source_info(entry: DatasetEntry, label: str, sha256: str, stat: os.stat_res
     }
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _refuse(message: str) -> Callable[[], Delivery]:
     def read() -> Delivery:
         raise RejectedFile(message)
@@ -189,7 +182,7 @@ def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str,
                 out.write(decoder.decode(b"", final=True).encode("utf-8"))
         except UnicodeDecodeError as exc:
             transcoded.unlink()
-            sha256 = _hash_file(path)
+            sha256 = sha256_file(path)
             if not ledger.is_known(sha256):
                 message = f"{label}: not windows-1252 text (byte {length - len(block) + exc.start}: {exc.reason})"
                 yield Pending(_source_info(entry, label, sha256, first), read=_refuse(message))
@@ -214,7 +207,7 @@ def _archive_members(
 ) -> Iterator[Pending]:
     """Each member of a zip drop matching `member_pattern`, extracted safely into a temporary folder."""
     source = entry.spec.source
-    archive_sha256 = _hash_file(path)
+    archive_sha256 = sha256_file(path)
     if not _settled(path, first, first.st_size, label):
         return
     scratch = Path(tempfile.mkdtemp(prefix="satudata-zip-"))
@@ -496,6 +489,12 @@ def _lost_digit_flags(
 # --- The workbook's XML, for what fastexcel does not tell ----------------------------------------
 
 _CELL_REF_RE = re.compile(r"([A-Z]+)(\d+)")
+# A cell element in sheet XML bytes, with or without a namespace prefix: (attributes, content or None).
+_CELL_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?c>)", re.S)
+_REF_ATTR_RE = re.compile(rb'(?:^|\s)r="([A-Z]+)(\d+)"')
+_TYPE_ATTR_RE = re.compile(rb'(?:^|\s)t="([A-Za-z]+)"')
+_VALUE_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v[\s>/]")
+_SCAN_BYTES = 8 << 20
 
 
 def _local(tag: str) -> str:
@@ -564,7 +563,46 @@ class WorkbookParts:
         return 1
 
     def number_cells(self, sheet: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Those of `cells` ((1-based row, 0-based column)) that hold a number, not text."""
+        """Those of `cells` ((1-based row, 0-based column)) that hold a number, not text.
+
+        The sheet XML is scanned with a regular expression for the cells of the suspect columns, over
+        its bytes in blocks cut at row tags (far faster than an XML parser when a whole id column is
+        suspect); a sheet whose cells do not carry their reference (`r="B5"`, every common writer
+        does) is parsed instead.
+        """
+        found: set[tuple[int, int]] = set()
+        last_row = max(row for row, _ in cells)
+        letters = {column_letter(column).encode(): column for _, column in cells}
+        wanted = re.compile(
+            rb'<(?:[A-Za-z_][\w.-]*:)?c\s(?:[^>]*?\s)?r="(' + b"|".join(letters) + rb')(\d+)"([^>]*?)'
+            rb"(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?c>)", re.S)
+        rest, first = b"", True
+        with self._zip.open(self._part(sheet)) as stream:
+            while True:
+                block = stream.read(_SCAN_BYTES)
+                text = rest + block
+                if first:
+                    cell = _CELL_RE.search(text)
+                    if cell is not None and _REF_ATTR_RE.search(cell.group(1)) is None:
+                        return self._parsed_number_cells(sheet, cells)
+                    first = False
+                cut = max(text.rfind(b"row>") + 4, 0) if block else len(text)
+                text, rest = text[:cut], text[cut:]
+                for match in wanted.finditer(text):
+                    row = int(match.group(2))
+                    if row > last_row:
+                        return found
+                    column = letters[match.group(1)]
+                    if (row, column) not in cells:
+                        continue
+                    kind = _TYPE_ATTR_RE.search(match.group(0).split(b">", 1)[0])
+                    content = match.group(4)
+                    if (kind is None or kind.group(1) == b"n") and content and _VALUE_TAG_RE.search(content):
+                        found.add((row, column))
+                if not block:
+                    return found
+
+    def _parsed_number_cells(self, sheet: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
         last_row = max(row for row, _ in cells)
         found = set()
         for row_number, column, element in self._cells(sheet):

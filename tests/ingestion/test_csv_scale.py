@@ -1,4 +1,5 @@
-"""A quick scale check (not a timed assertion): 1M CSV rows through extract_load next to a DuckDB COPY.
+"""A quick scale check (not a timed assertion): 1M CSV rows through extract_load next to a DuckDB COPY;
+and the edge cases of the shortcuts the checked pass takes to be fast (guarded trims, blank-row test, guarded parses).
 
 The real benchmark is `benchmarks/` (`make bench`); this only shows that the core streams a large
 delivery correctly and logs the ratio measured in the same run.
@@ -6,13 +7,20 @@ delivery correctly and logs the ratio measured in the same run.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import logging
 import time
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from ingestion.contract import WHITESPACE, convert, strip
+from ingestion.contract import has_text as contract_has_text
 from ingestion.extract import extract_load
+from ingestion.kinds.file import WorkbookParts
 from ingestion.ledger import batch_dir
 from tests.ingestion.drops import age, with_changes
 
@@ -52,3 +60,109 @@ def test_million_row_csv_lands_whole(zones, sekolah, tmp_path) -> None:
         f"SELECT count(*) FROM read_parquet('{data_path}') WHERE npsn::BIGINT - 10000000 + 2 != _source_row"
     ).fetchone()[0]
     assert mismatched == 0
+
+
+# --- The shortcuts the checked pass takes to be fast must not change what it accepts ------------
+
+SPACED = ["", " ", "\t", "\u00a0", "\r\n", " \t\u00a0 ", "a", " a", "a ", "\u00a0a\u00a0", "\ta b\n", "x\u00a0y",
+          "\u00a0\u00a0x", None]
+
+
+def test_strip_and_has_text_agree_with_python_strip() -> None:
+    con = duckdb.connect()
+    for value in SPACED:
+        stripped, has_text = con.execute(
+            f"SELECT {strip('v')}, {contract_has_text('v')} FROM (SELECT ?::VARCHAR AS v)", [value]
+        ).fetchone()
+        expected = None if value is None else value.strip(WHITESPACE)
+        assert stripped == expected, repr(value)
+        assert bool(has_text) == bool(expected), repr(value)
+
+
+@pytest.mark.parametrize(("value", "column_type", "decimal_comma", "expected"), [
+    ("12.0", "integer", False, 12),
+    (" 12 ", "integer", False, 12),
+    ("+7", "integer", False, 7),
+    ("1.234", "integer", True, 1234),
+    ("0.123456789", "decimal", False, decimal.Decimal("0.123456789")),
+    ("1234567890.5", "decimal", False, decimal.Decimal("1234567890.5")),
+    ("1.234,56", "decimal", True, decimal.Decimal("1234.56")),
+    ("2024-03-05 00:00:00", "date", False, dt.date(2024, 3, 5)),
+    ("2024-03-05T00:00:00.000", "date", False, dt.date(2024, 3, 5)),
+    ("05/03/2024", "date", False, dt.date(2024, 3, 5)),
+    ("\u00a0YA ", "boolean", False, True),
+])
+def test_accepted_values_convert(value, column_type, decimal_comma, expected) -> None:
+    assert convert(value, column_type, decimal_comma) == expected
+
+
+@pytest.mark.parametrize(("value", "column_type", "decimal_comma", "reason"), [
+    ("1e3", "integer", False, "is not a whole number"),
+    ("12.5", "integer", False, "is not a whole number"),
+    ("0x10", "integer", False, "is not a whole number"),
+    ("1.234,56", "decimal", False, "is not a decimal number"),
+    ("0.1234567891", "decimal", False, "more than 9 decimal places"),
+    ("1,0000000001", "decimal", True, "more than 9 decimal places"),
+    ("T00:00:00", "date", False, "is not a date"),
+    ("2024-03-05 10:00:00", "date", False, "is not a date"),
+    ("mungkin", "boolean", False, "is not a boolean"),
+])
+def test_refused_values_say_why(value, column_type, decimal_comma, reason) -> None:
+    with pytest.raises(ValueError, match=reason):
+        convert(value, column_type, decimal_comma)
+
+
+def test_padded_and_blank_lines_through_the_checked_pass(zones, sekolah) -> None:
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = zones.drop("disdik") / "sekolah_spasi.csv"
+    path.parent.mkdir(parents=True)
+    lines = [
+        "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun",
+        "10000001;SD NEGERI 1;SD;N;160101;Batu Sopang;Jl. Poros 1;-1.7;116.1;2019",
+        " ;\t; ;\u00a0;;;;;;",  # only whitespace: skipped, not counted
+        "\u00a010000002\u00a0;\tSD NEGERI 2 ;SD; S\u00a0;160102;;;;;2019.0",
+        "10000003;SD NEGERI 3;SD;N;160103;;;;; 2019/2020 ",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    age(path)
+    [manifest] = extract_load(entry, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (3, 2, 1)
+    folder = batch_dir(zones, entry, manifest["batch_id"])
+    data = pq.read_table(folder / "data.parquet")
+    assert data.column("npsn").to_pylist() == ["10000001", "10000002"]
+    assert data.column("nama_sekolah").to_pylist() == ["SD NEGERI 1", "SD NEGERI 2"]
+    assert data.column("status_sekolah").to_pylist() == ["N", "S"]
+    assert data.column("nama_kecamatan").to_pylist() == ["Batu Sopang", None]
+    assert data.column("tahun_data").to_pylist() == [2019, 2019]
+    assert data.column("_source_row").to_pylist() == [2, 4]
+    assert data.schema.field("_loaded_at").type == pa.timestamp("us", tz="UTC")
+    assert data.schema.names[-4:] == ["_batch_id", "_loaded_at", "_source_file", "_source_row"]
+    quarantine = pq.read_table(folder / "quarantine.parquet")
+    [row] = quarantine.to_pylist()
+    assert row["tahun_data"] == "2019/2020" and row["_source_row"] == 5 and row["_column"] == "tahun_data"
+    assert row["_reason"].startswith("drop/disdik/sekolah_spasi.csv, line 5, column 'tahun_data' (Tahun): '2019/2020'")
+    assert all(quarantine.schema.field(name).type == pa.string() for name in manifest["columns"])
+
+
+def test_number_cells_scan_agrees_with_the_xml_parser(tmp_path) -> None:
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "angka.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("Data")
+        sheet.write_row(0, 0, ["NIK", "Jumlah", "Catatan"])
+        for i in range(1, 301):
+            nik = 6401000000000000 + i
+            if i % 7 == 0:
+                sheet.write_number(i, 0, nik)  # a number cell: Excel keeps 15 digits of it
+            else:
+                sheet.write_string(i, 0, str(nik))
+            sheet.write_number(i, 1, i)
+            if i % 5:
+                sheet.write_string(i, 2, f"baris {i}")
+    parts = WorkbookParts(path.read_bytes())
+    cells = {(row, column) for row in range(1, 302) for column in range(4)}
+    scanned = parts.number_cells("Data", cells)
+    assert scanned == parts._parsed_number_cells("Data", cells)
+    assert {row for row, column in scanned if column == 0} == {i + 1 for i in range(1, 301) if i % 7 == 0}
+    assert {row for row, column in scanned if column == 1} == set(range(2, 302))
+    assert parts.number_cells("Data", {(15, 0), (16, 0), (400, 0)}) == {(15, 0)}  # row 15 holds i = 14
