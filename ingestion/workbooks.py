@@ -103,7 +103,7 @@ def formula_cells_without_value(path: Path, sheet: str) -> list[str]:
     missing = []
     with _XlsxParts(path) as parts:
         for element in parts.iter_sheet(sheet, ("c",)):
-            children = {_local(child.tag): child for child in element}
+            children = {local_name(child.tag): child for child in element}
             if "f" not in children:
                 continue
             value = children.get("v")
@@ -178,7 +178,7 @@ class _XlsxParts:
             raise RejectedFile(f"{path}: cannot read the workbook structure ({_first_line(exc)})") from None
         self.sheets: list[tuple[str, str, bool]] = []
         for element in root.iter():
-            if _local(element.tag) != "sheet":
+            if local_name(element.tag) != "sheet":
                 continue
             rid = element.get(f"{{{_REL_NS}}}id", "")
             if rid not in rels:
@@ -206,9 +206,9 @@ class _XlsxParts:
         rels_part = "/".join(p for p in (folder, "_rels", f"{PurePosixPath(part).name}.rels") if p) if part else "_rels/.rels"
         root = ElementTree.fromstring(self._zip.read(rels_part))
         return {
-            rel.get("Id", ""): (_resolve(folder, rel.get("Target", "")), rel.get("Type", ""))
+            rel.get("Id", ""): (resolve_target(folder, rel.get("Target", "")), rel.get("Type", ""))
             for rel in root.iter()
-            if _local(rel.tag) == "Relationship"
+            if local_name(rel.tag) == "Relationship"
         }
 
     def iter_sheet(self, sheet: str, tags: tuple[str, ...]) -> Iterator[ElementTree.Element]:
@@ -221,7 +221,7 @@ class _XlsxParts:
             with self._zip.open(part) as stream:
                 sheet_data = None
                 for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-                    tag = _local(element.tag)
+                    tag = local_name(element.tag)
                     if event == "start":
                         if tag == "sheetData":
                             sheet_data = element
@@ -275,7 +275,8 @@ def column_number(letters: str) -> int:
     return number
 
 
-def _resolve(folder: str, target: str) -> str:
+def resolve_target(folder: str, target: str) -> str:
+    """A relationship target inside the xlsx zip, resolved against the folder of the part naming it."""
     if target.startswith("/"):
         return target.lstrip("/")
     parts = [p for p in folder.split("/") if p and p != "."]
@@ -287,7 +288,8 @@ def _resolve(folder: str, target: str) -> str:
     return "/".join(parts)
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """An XML tag or attribute name without its namespace."""
     return tag.rsplit("}", 1)[-1]
 
 

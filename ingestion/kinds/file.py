@@ -497,10 +497,6 @@ _VALUE_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v[\s>/]")
 _SCAN_BYTES = 8 << 20
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 class WorkbookParts:
     """Sheet names, visibility and cell types, read straight from the xlsx zip (stdlib only)."""
 
@@ -511,8 +507,8 @@ class WorkbookParts:
         self.sheets: list[tuple[str, str, bool]] = []  # (name, part, visible)
         root = ElementTree.fromstring(self._zip.read(workbook_part))
         for element in root.iter():
-            if _local(element.tag) == "sheet":
-                rid = next(v for k, v in element.attrib.items() if _local(k) == "id")
+            if workbooks.local_name(element.tag) == "sheet":
+                rid = next(v for k, v in element.attrib.items() if workbooks.local_name(k) == "id")
                 visible = element.get("state", "visible") == "visible"
                 self.sheets.append((element.get("name", ""), rels[rid][0], visible))
 
@@ -529,8 +525,8 @@ class WorkbookParts:
         rels_part = "_rels/.rels" if not part else f"{folder}/_rels/{path.name}.rels"
         root = ElementTree.fromstring(self._zip.read(rels_part))
         return {
-            rel.get("Id", ""): (_resolve(folder, rel.get("Target", "")), rel.get("Type", ""))
-            for rel in root.iter() if _local(rel.tag) == "Relationship"
+            rel.get("Id", ""): (workbooks.resolve_target(folder, rel.get("Target", "")), rel.get("Type", ""))
+            for rel in root.iter() if workbooks.local_name(rel.tag) == "Relationship"
         }
 
     def first_visible_sheet(self) -> str:
@@ -544,13 +540,13 @@ class WorkbookParts:
         row_number, column = 0, -1
         with self._zip.open(self._part(sheet)) as stream:
             for event, element in ElementTree.iterparse(stream, events=("start", "end")):
-                tag = _local(element.tag)
+                tag = workbooks.local_name(element.tag)
                 if event == "start" and tag == "row":
                     row_number = int(element.get("r") or row_number + 1)
                     column = -1
                 elif event == "end" and tag == "c":
                     ref = _CELL_REF_RE.fullmatch(element.get("r") or "")
-                    column = _column_index(ref.group(1)) if ref else column + 1
+                    column = workbooks.column_number(ref.group(1)) - 1 if ref else column + 1
                     yield row_number, column, element
                 elif event == "end" and tag == "row":
                     element.clear()
@@ -558,7 +554,7 @@ class WorkbookParts:
     def first_row(self, sheet: str) -> int:
         """1-based number of the first row with a cell holding a value (where fastexcel starts)."""
         for row_number, _, element in self._cells(sheet):
-            if any(_local(child.tag) in ("v", "is") for child in element):
+            if any(workbooks.local_name(child.tag) in ("v", "is") for child in element):
                 return row_number
         return 1
 
@@ -609,25 +605,6 @@ class WorkbookParts:
             if row_number > last_row:
                 break
             if (row_number, column) in cells and element.get("t", "n") == "n":
-                if any(_local(child.tag) == "v" for child in element):
+                if any(workbooks.local_name(child.tag) == "v" for child in element):
                     found.add((row_number, column))
         return found
-
-
-def _resolve(folder: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    parts: list[str] = [p for p in folder.split("/") if p and p != "."]
-    for piece in target.split("/"):
-        if piece == "..":
-            parts = parts[:-1]
-        elif piece and piece != ".":
-            parts.append(piece)
-    return "/".join(parts)
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - ord("A") + 1
-    return index - 1

@@ -90,7 +90,8 @@ def dag_runs(airflow: Platform, dag_id: str, token: str | None = None) -> list[d
     return airflow.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after&limit=100", token)["dag_runs"]
 
 
-def wait_for(what: str, airflow: Platform, timeout: float, probe: Callable[[], Any], allow_down: set[str] | None = None) -> Any:
+def wait_for(what: str, airflow: Platform, timeout: float, probe: Callable[[], Any],
+             allow_down: set[str] | None = None, every: float = 1.0) -> Any:
     """Poll `probe()` until it returns something truthy; fail with the component logs on timeout."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -103,8 +104,10 @@ def wait_for(what: str, airflow: Platform, timeout: float, probe: Callable[[], A
                 return result
         except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, ValueError) as exc:
             last_error = exc
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})\n{airflow.logs()}")
+        time.sleep(every)
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})\n{airflow.logs(tail=80)}"
+    )
 
 
 def dags_ready(airflow: Platform, dag_ids: list[str] = CHAIN, token: str | None = None) -> bool:

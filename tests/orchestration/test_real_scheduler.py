@@ -13,17 +13,15 @@ import logging
 import os
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from ingestion.zones import Zones
 from orchestration.platform import COMPONENTS, Platform
+from tests.orchestration.scheduler_support import wait_for
 
 log = logging.getLogger(__name__)
 
@@ -59,25 +57,6 @@ def airflow(zones: Zones, tmp_path: Path) -> Iterator[Platform]:
 
 def _dag_runs(airflow: Platform, dag_id: str) -> list[dict]:
     return airflow.get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-run_after")["dag_runs"]
-
-
-def _wait(what: str, airflow: Platform, timeout: float, probe: Any) -> Any:
-    """Poll `probe()` until it returns something truthy; fail with the component logs on timeout."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        dead = set(COMPONENTS) - set(airflow.running())
-        assert not dead, f"{dead} exited\n{airflow.logs()}"
-        try:
-            result = probe()
-            if result:
-                return result
-        except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, ValueError) as exc:
-            last_error = exc
-        time.sleep(1)
-    raise AssertionError(
-        f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})\n{airflow.logs()}"
-    )
 
 
 def _dags_ready(airflow: Platform) -> bool:
@@ -119,7 +98,7 @@ def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Platform, zon
 
     started = time.monotonic()
     airflow.wait_healthy(STARTUP_SECONDS)
-    _wait("the DAGs to be parsed and unpaused", airflow, STARTUP_SECONDS, lambda: _dags_ready(airflow))
+    wait_for("the DAGs to be parsed and unpaused", airflow, STARTUP_SECONDS, lambda: _dags_ready(airflow))
     ready = time.monotonic()
     # Only the api-server listens, on loopback (serve-logs would bind 0.0.0.0:8793/8794).
     assert _listening({8793, 8794}) == []
@@ -131,7 +110,7 @@ def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Platform, zon
     dropped_at = time.time()
     write_sekolah_workbook(drop / "sekolah_2019.xlsx")
 
-    publish_run = _wait("a successful publish run", airflow, CHAIN_SECONDS, lambda: _finished_run(airflow, "publish"))
+    publish_run = wait_for("a successful publish run", airflow, CHAIN_SECONDS, lambda: _finished_run(airflow, "publish"))
     done = time.monotonic()
 
     runs = {dag_id: _dag_runs(airflow, dag_id) for dag_id in CHAIN}

@@ -19,7 +19,6 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,8 @@ import pytest
 
 from ingestion.catalog import load_catalog
 from ingestion.zones import Zones
-from orchestration.platform import COMPONENTS, Platform
-from tests.orchestration.scheduler_support import STARTUP_SECONDS, PlatformFactory, catalog_variant
+from orchestration.platform import Platform
+from tests.orchestration.scheduler_support import STARTUP_SECONDS, PlatformFactory, catalog_variant, wait_for
 
 log = logging.getLogger(__name__)
 
@@ -62,24 +61,6 @@ def _api(airflow: Platform, method: str, path: str, body: dict | None = None) ->
         "Accept": "application/json", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
         return json.loads(response.read())
-
-
-def _wait(what: str, airflow: Platform, timeout: float, probe: Callable[[], Any], every: float = 1.0,
-          allow_dead: frozenset[str] = frozenset()) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        dead = set(COMPONENTS) - set(airflow.running()) - allow_dead
-        assert not dead, f"{dead} exited\n{airflow.logs()}"
-        try:
-            result = probe()
-            if result:
-                return result
-        except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError, ValueError) as exc:
-            last_error = exc
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})\n"
-                         f"{airflow.logs(tail=80)}")
 
 
 def _dag_runs(airflow: Platform, dag_id: str) -> list[dict]:
@@ -148,13 +129,13 @@ def test_a_run_survives_a_killed_scheduler(platform_factory: PlatformFactory, zo
     entry = next(e for e in load_catalog(catalog_dir).datasets if e.id == DATASET)
     airflow = platform_factory(catalog_dir=catalog_dir, extra_env=KILL_ENV)
     airflow.wait_healthy(STARTUP_SECONDS)
-    asset_id = _wait("the DAGs and the signal asset", airflow, STARTUP_SECONDS, lambda: _ready(airflow))
+    asset_id = wait_for("the DAGs and the signal asset", airflow, STARTUP_SECONDS, lambda: _ready(airflow))
 
     workbook = write_sekolah_workbook(zones.drop("disdik") / "sekolah.xlsx")
     _api(airflow, "POST", "/api/v2/assets/events", {"asset_id": asset_id, "extra": {"file": workbook.name}})
 
     dag_id, task_id = KILL_DURING
-    victim = _wait(f"{dag_id}.{task_id} running", airflow, CHAIN_SECONDS, every=0.2, probe=lambda: next(
+    victim = wait_for(f"{dag_id}.{task_id} running", airflow, CHAIN_SECONDS, every=0.2, probe=lambda: next(
         (ti for ti in _task_instances(airflow, dag_id, task_id) if ti["state"] == "running"), None))
     scheduler = airflow.running()["scheduler"]
     killed_at = time.monotonic()
@@ -177,7 +158,7 @@ def test_a_run_survives_a_killed_scheduler(platform_factory: PlatformFactory, zo
                 return run
         return None
 
-    _wait("the chain to finish after the restart", airflow, CHAIN_SECONDS, published)
+    wait_for("the chain to finish after the restart", airflow, CHAIN_SECONDS, published)
     recovered = time.monotonic() - killed_at
 
     # The killed task was failed by the heartbeat check and retried to success, in the same DAG run.
