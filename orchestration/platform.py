@@ -8,7 +8,7 @@ component is left behind (Airflow's `standalone` leaves its children running whe
 serve-logs would bind 0.0.0.0:8793/8794, so the scheduler and triggerer run with
 `--skip-serve-logs`; the api-server reads task logs from the shared log folder instead.
 The metadata DB is SQLite in the Airflow home unless `SATUDATA_AIRFLOW_DB` gives an SQLAlchemy URL
-(e.g. postgresql+psycopg2://airflow@127.0.0.1:5432/airflow).
+(e.g. postgresql+psycopg://airflow@127.0.0.1:5432/airflow).
 """
 
 from __future__ import annotations
