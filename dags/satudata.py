@@ -180,7 +180,7 @@ def _build_warehouse_dag(raw_assets: list[Asset]) -> DAG:
 def _publish_dag() -> DAG:
     with DAG(
         dag_id="publish",
-        description="Gates (GX, privacy, metadata) on the current warehouse, then the atomic release",
+        description="Gates (GX quality, SDI metadata) on the current warehouse, then the atomic release",
         schedule=[Asset(WAREHOUSE_ASSET)],
         start_date=START_DATE,
         catchup=False,
