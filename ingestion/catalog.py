@@ -217,6 +217,36 @@ class Dataset(Strict):
         return [name for name, col in self.contract.columns.items() if col.personal]
 
 
+class PublicationChart(Strict):
+    """One chart on the portal page: `value` summed by `by` (a bar per category)."""
+
+    by: str = Field(pattern=NAME_RE)  # a column, e.g. nama_kecamatan
+    value: str = Field(pattern=NAME_RE)  # a numeric column, e.g. jumlah_penduduk
+
+
+class SmallCells(Strict):
+    """Small-cell suppression for a table that counts people (the privacy gate, publication/privacy.py).
+
+    A cell is one row of the long table, identified by `cell` (its dimension columns). A count of people
+    from 1 to `max_suppressed` is suppressed (published empty), and more cells are suppressed
+    (complementary suppression) until no suppressed value can be recomputed from the totals along any
+    of the `margins` (a group = the rows that agree on every other `cell` column).
+    """
+
+    counts: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # columns counting people
+    max_suppressed: int = Field(default=9, ge=1)  # 9: counts 1..9 suppressed; 10 in health and child tables
+    cell: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # columns that identify a cell
+    margins: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # dimensions totals run along
+    derived: list[Annotated[str, Field(pattern=NAME_RE)]] = []  # values computed from the counts (rates, %)
+
+    @model_validator(mode="after")
+    def _margins_are_cell_columns(self) -> SmallCells:
+        for name in self.margins:
+            if name not in self.cell:
+                raise ValueError(f"margin '{name}' is not one of the cell columns {self.cell}")
+        return self
+
+
 class Publication(Strict):
     """An open-data dataset: a dbt mart released to the public after the gates."""
 
@@ -224,6 +254,8 @@ class Publication(Strict):
     sources: list[str] = Field(min_length=1)  # datasets of this agency it is built from
     metadata: SdiMetadata
     columns: dict[Annotated[str, Field(pattern=NAME_RE)], str] = Field(min_length=1)  # penjelasan kolom
+    small_cells: SmallCells | None = None  # tables counting people: suppression rules; None: no person counts
+    chart: PublicationChart | None = None  # the portal's chart; None: the portal picks the first count column
 
 
 class Agency(Strict):
@@ -243,6 +275,11 @@ class AgencyFile(Strict):
             for src in pub.sources:
                 if src not in self.datasets:
                     raise ValueError(f"publication '{pub_name}': source '{src}' is not a dataset of this agency")
+            named = [*(pub.small_cells.counts + pub.small_cells.cell + pub.small_cells.derived if pub.small_cells else []),
+                     *([pub.chart.by, pub.chart.value] if pub.chart else [])]
+            for column in named:
+                if column not in pub.columns:
+                    raise ValueError(f"publication '{pub_name}': column '{column}' (small_cells/chart) is not in its columns")
         return self
 
 

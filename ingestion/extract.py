@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ingestion.catalog import DatasetEntry
 from ingestion.errors import RejectedFile
-from ingestion.kinds import kind_module
+from ingestion.kinds import kind_module, served_kind
 from ingestion.landing import QUARANTINE_FILE, clean_stale_tmp, land_delivery
 from ingestion.ledger import batch_dir, dataset_dir, ledger_view, record_rejection
 from ingestion.zones import Zones
@@ -35,7 +35,8 @@ def extract_load(entry: DatasetEntry, zones: Zones) -> list[dict]:
     (`_rejected/<sha256>.json`); after the other deliveries are processed, `RejectedFile` is raised
     naming every refused one, with `.batches` holding the manifests committed in this run.
     """
-    kind = kind_module(entry.spec.source.kind)
+    source = entry.spec.source
+    kind = kind_module(served_kind(source.kind, getattr(source, "connection", None)))
     manifests: list[dict] = []
     refused: list[str] = []
     with _dataset_lock(zones, entry):

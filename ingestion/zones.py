@@ -6,6 +6,7 @@
     warehouse/current -> builds/<id>        the build readers and the publisher use (atomic symlink)
     releases/<release_id>/                  one audited release of open data
     releases/current -> <release_id>        what the public sees (atomic symlink)
+    agency_systems/<agency>/                the embedded demo agency systems (SQLite files, API data)
     state/                                  small bookkeeping (trigger markers, the embedded Airflow home)
 
 Each zone is written by one stage only, and every commit is one atomic rename, so readers never see
@@ -44,6 +45,11 @@ class Zones:
     @property
     def releases(self) -> Path:
         return self.root / "releases"
+
+    @property
+    def agency_systems(self) -> Path:
+        """Where `make run` keeps the embedded demo agency systems (not a zone of the platform)."""
+        return self.root / "agency_systems"
 
     @property
     def state(self) -> Path:

@@ -80,6 +80,21 @@ class Pending:
         return self.source.get("sha256")
 
 
+# A server database may be stood in for by an SQLite file with the same tables (the embedded demo,
+# `make run`): the connection, not the catalog, says which one is there today.
+STAND_IN_KINDS = {"postgres": ("sqlite",), "mysql": ("sqlite",)}
+
+
+def served_kind(kind: str, connection: str | None) -> str:
+    """The kind that reads a dataset: the catalog's, or 'sqlite' when its connection points at an SQLite stand-in."""
+    if connection is None or kind not in STAND_IN_KINDS:
+        return kind
+    from ingestion.connections import get_connection
+
+    conn_type = get_connection(connection).conn_type
+    return conn_type if conn_type in STAND_IN_KINDS[kind] else kind
+
+
 def kind_module(kind: str) -> ModuleType:
     """The module implementing a connector kind."""
     if kind not in KINDS:
