@@ -59,6 +59,11 @@ REQUIRED_FIELDS = (
 )
 TAHUN_COLUMN = "tahun"
 
+# Columns the gates add to a published table, explained here instead of in every catalog entry:
+# the privacy gate adds `disembunyikan` to tables with `small_cells` (publication/privacy.py).
+SUPPRESSION_COLUMN = "disembunyikan"
+AUTOMATIC_COLUMNS = {SUPPRESSION_COLUMN: "true: nilai disembunyikan untuk melindungi privasi (sel kecil)"}
+
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
@@ -70,11 +75,21 @@ def _where(entry: PublicationEntry, key: str) -> str:
     return f"{entry.path.name}: publication '{entry.name}': key '{key}'"
 
 
+def column_explanations(entry: PublicationEntry, columns: Iterable[str]) -> dict[str, str | None]:
+    """Penjelasan kolom for each of `columns`, in order: the catalog's text, else the automatic one
+    for a column a gate adds (`disembunyikan`), else None."""
+    return {name: entry.spec.columns.get(name) or AUTOMATIC_COLUMNS.get(name) for name in columns}
+
+
 def check_metadata(entry: PublicationEntry, columns: Iterable[str] | None = None) -> list[str]:
-    """Problems that block publishing: empty required fields, data that is not open, and columns
-    without a penjelasan (or penjelasan for a column the data does not have), when `columns` is given."""
+    """Problems that block publishing: missing or empty required fields, data that is not open, and
+    columns without a penjelasan (or penjelasan for a column the data does not have), when `columns`
+    is given. Each problem names the catalog file, the publication and the key. Columns a gate adds
+    (`disembunyikan`) are explained automatically and need no catalog entry."""
     problems = []
-    meta = entry.spec.metadata
+    meta = getattr(entry.spec, "metadata", None)
+    if meta is None:
+        return [f"{_where(entry, 'metadata')}: the Satu Data metadata block is missing"]
     for name in REQUIRED_FIELDS:
         value = getattr(meta, name, None)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -87,7 +102,7 @@ def check_metadata(entry: PublicationEntry, columns: Iterable[str] | None = None
     if columns is not None:
         columns = list(columns)
         for name in columns:
-            if name not in entry.spec.columns:
+            if name not in entry.spec.columns and name not in AUTOMATIC_COLUMNS:
                 problems.append(f"{_where(entry, 'columns')}: mart column '{name}' has no penjelasan kolom")
         for name in entry.spec.columns:
             if name not in columns:
@@ -150,6 +165,7 @@ def build_metadata(
     satu_data["kode_wilayah"] = KODE_WILAYAH
     satu_data = {name: satu_data[name] for name in SATU_DATA_FIELDS}
     schema = table.schema
+    explanations = column_explanations(entry, schema.names)
     return {
         "id": entry.id,
         "release_id": release_id,
@@ -164,7 +180,7 @@ def build_metadata(
                 {
                     "kolom": name,
                     "tipe": _column_type(schema.field(name).type),
-                    "penjelasan": entry.spec.columns.get(name),
+                    "penjelasan": explanations[name],
                 }
                 for name in schema.names
             ],
