@@ -3,9 +3,12 @@
     raw/<agency>/<dataset>/batch=<batch_id>/manifest.json    a committed batch (the ledger entry)
     raw/<agency>/<dataset>/_tmp-<batch_id>/                  a batch being written (never read)
     raw/<agency>/<dataset>/_rejected/<sha256>.json           a delivered file refused as a whole
+    raw/<agency>/<dataset>/_validation/<batch_id>.json       the raw suite's verdict on a committed batch
 
 Downstream work reads this ledger, never an event payload. A source whose sha256 is committed or
 rejected is never loaded again; delete its `_rejected/<sha256>.json` to have it read once more.
+A batch whose validation record says it failed stays committed (its source and cursor are known)
+but is not built from: `buildable_batches`. Delete the record to have the batch validated again.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 BATCH_PREFIX = "batch="
 REJECTED_DIR = "_rejected"
+VALIDATION_DIR = "_validation"
 MANIFEST = "manifest.json"
 
 
@@ -60,6 +64,35 @@ def latest_batch(zones: Zones, entry: DatasetEntry) -> dict | None:
     """The newest committed batch's manifest, or None when nothing was ever loaded."""
     batches = committed_batches(zones, entry)
     return batches[-1] if batches else None
+
+
+def validation_path(zones: Zones, entry: DatasetEntry, batch_id: str) -> Path:
+    """raw/<agency>/<dataset>/_validation/<batch_id>.json (written by the raw boundary check)."""
+    return dataset_dir(zones, entry) / VALIDATION_DIR / f"{batch_id}.json"
+
+
+def validation_record(zones: Zones, entry: DatasetEntry, batch_id: str) -> dict | None:
+    """The raw suite's verdict on a batch, or None when the batch was not validated (yet)."""
+    try:
+        return json.loads(validation_path(zones, entry, batch_id).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def buildable_batches(zones: Zones, entry: DatasetEntry) -> list[dict]:
+    """Committed batches a warehouse build reads: all but those whose raw validation failed.
+
+    A batch without a record counts (it may be built before a validator runs, or for a dataset
+    without a raw suite); a failed one stays in the ledger so its source is never loaded again.
+    """
+    buildable = []
+    for manifest in committed_batches(zones, entry):
+        record = validation_record(zones, entry, manifest["batch_id"])
+        if record is not None and not record.get("success", False):
+            log.info("%s batch %s failed its raw suite: not built from", entry.id, manifest["batch_id"])
+            continue
+        buildable.append(manifest)
+    return buildable
 
 
 def rejections(zones: Zones, entry: DatasetEntry) -> list[dict]:

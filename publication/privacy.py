@@ -32,11 +32,13 @@ columns; only the few candidate cells are checked in Python.
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -319,7 +321,9 @@ def _scan_small_cells(table: pa.Table, rules: SmallCells, out: _Collector) -> No
         small = pc.and_(pc.greater_equal(table[name], 1), pc.less_equal(table[name], rules.max_suppressed))
         rows = pc.indices_nonzero(pc.fill_null(small, False))
         for row, value in zip(rows.to_pylist(), pc.take(table[name], rows).to_pylist(), strict=True):
-            out.add(name, row + 1, "small_cell", f"count {value} is visible (counts 1..{rules.max_suppressed} must be suppressed)")
+            out.add(
+                name, row + 1, "small_cell", f"count {value} is visible (counts 1..{rules.max_suppressed} must be suppressed)"
+            )
     hidden = _hidden_rows(table, rules)
     keys = _cell_keys(table, rules)
     for margin in rules.margins:
@@ -450,3 +454,16 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
     cells = {key for key, flag in zip(keys, suppressed, strict=True) if flag}
     log.info("suppressed %d cell(s): %d primary, %d complementary", len(cells), primary, complementary)
     return SuppressionResult(result, cells, primary, complementary)
+
+
+def read_csv_as_text(path: Path) -> pa.Table:
+    """A published CSV read back with every column as text, as a spreadsheet user would see it."""
+    import pyarrow.csv as pacsv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return pacsv.read_csv(
+        path,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}),
+    )

@@ -16,6 +16,7 @@ and the Parquet file keeps the original values.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -40,6 +41,7 @@ from ingestion.durable import fsync_dir, fsync_file, fsync_tree, json_bytes, sha
 from ingestion.zones import Zones
 from publication.errors import GateFailed, ReleaseError, SuiteError
 from publication.metadata import build_metadata, check_metadata, distribution_entry
+from publication.privacy import SUPPRESSED_COLUMN, SUPPRESSED_COLUMN_DOC, keys_from_manifest, read_csv_as_text, scan, suppress
 from publication.quality import ValidationReport, render_quality_report, suite_path_for, validate_table
 
 log = logging.getLogger(__name__)
@@ -175,6 +177,40 @@ def _file_entry(path: Path, rows: int | None) -> dict[str, Any]:
     return {"sha256": sha256_file(path), "rows": rows, "bytes": path.stat().st_size}
 
 
+# --- Privacy gate (publication/privacy.py) ----------------------------------------------------------
+
+
+def _suppress_small_cells(
+    entry: PublicationEntry, table: pa.Table, previous: dict[str, Any] | None, record: dict[str, Any]
+) -> tuple[PublicationEntry, pa.Table]:
+    """Suppress small cells when the publication counts people; fills `record` (manifest.json's privacy).
+
+    The returned entry explains the added `disembunyikan` column, so the metadata carries its penjelasan.
+    """
+    rules = entry.spec.small_cells
+    record.update(failures=[], suppressed=None, suppression=None)
+    if rules is None:
+        return entry, table
+    before = keys_from_manifest((((previous or {}).get("privacy") or {}).get("suppressed") or {}).get(entry.id))
+    try:
+        result = suppress(table, rules, before)
+    except ValueError as exc:
+        record["failures"].append(f"{entry.id}: privacy: {exc}")
+        return entry, table
+    record["suppressed"] = result.keys_for_manifest()
+    record["suppression"] = {"primary": result.primary, "complementary": result.complementary, "cells": len(result.suppressed)}
+    columns = {**entry.spec.columns, SUPPRESSED_COLUMN: entry.spec.columns.get(SUPPRESSED_COLUMN, SUPPRESSED_COLUMN_DOC)}
+    return dataclasses.replace(entry, spec=entry.spec.model_copy(update={"columns": columns})), result.table
+
+
+def _privacy_scan(entry: PublicationEntry, table: pa.Table, parquet_path: Path, csv_path: Path, record: dict[str, Any]) -> None:
+    """Scan exactly what is published: the table, and the written CSV re-read as text (to be sure)."""
+    findings = scan(table, parquet_path.name, entry.spec.small_cells)
+    seen = {(finding.column, finding.row, finding.kind) for finding in findings}
+    findings += [f for f in scan(read_csv_as_text(csv_path), csv_path.name, None) if (f.column, f.row, f.kind) not in seen]
+    record["failures"] += [f"{entry.id}: privacy: {finding.describe()}" for finding in findings]
+
+
 def _stage_publication(
     entry: PublicationEntry,
     build_dir: Path,
@@ -182,10 +218,12 @@ def _stage_publication(
     candidate: Path,
     previous: dict[str, Any] | None,
     release_id: str,
+    privacy: dict[str, Any],
 ) -> tuple[list[str], list[str], ValidationReport | None, int | None]:
     """Write one publication's files into the candidate and run its gates.
 
     Returns (quality failures, metadata failures, GX report, rows); each failure is one line for GateFailed.
+    `privacy` is filled with the privacy gate's failures and suppressed cells (empty when the mart is missing).
     """
     pid = entry.id
     mart = build_dir / "marts" / f"{entry.spec.model}.parquet"
@@ -207,9 +245,14 @@ def _stage_publication(
 
     table = pq.read_table(mart)
     parquet_path, csv_path = candidate / f"{pid}.parquet", candidate / f"{pid}.csv"
-    shutil.copyfile(mart, parquet_path)
+    entry, table = _suppress_small_cells(entry, table, previous, privacy)
+    if privacy["suppressed"] is None:  # nothing was suppressed: publish the mart byte for byte
+        shutil.copyfile(mart, parquet_path)
+    else:
+        pq.write_table(table, parquet_path)
     fsync_file(parquet_path)
     write_csv(table, csv_path)
+    _privacy_scan(entry, table, parquet_path, csv_path, privacy)
 
     quality: list[str] = []
     report = None
@@ -278,18 +321,24 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
         previous = current_release(zones)
 
         failures: list[str] = []
-        gates: dict[str, dict[str, str]] = {"quality": {}, "metadata": {}}
+        gates: dict[str, dict[str, str]] = {"quality": {}, "metadata": {}, "privacy": {}}
+        privacy_manifest: dict[str, dict[str, Any]] = {"suppressed": {}, "suppression": {}}
         reports = []
         rows: dict[str, int] = {}
         for entry in publications:
+            privacy: dict[str, Any] = {}
             quality, metadata, report, count = _stage_publication(
-                entry, build_dir, build, candidate, previous, release_id
+                entry, build_dir, build, candidate, previous, release_id, privacy
             )
             if count is not None:
                 rows[f"{entry.id}.csv"] = rows[f"{entry.id}.parquet"] = count
             gates["quality"][entry.id] = "fail" if quality else "pass"
             gates["metadata"][entry.id] = "fail" if metadata else "pass"
-            failures += quality + metadata
+            gates["privacy"][entry.id] = "not run" if not privacy else "fail" if privacy["failures"] else "pass"
+            if privacy.get("suppressed") is not None:
+                privacy_manifest["suppressed"][entry.id] = privacy["suppressed"]
+                privacy_manifest["suppression"][entry.id] = privacy["suppression"]
+            failures += quality + metadata + privacy.get("failures", [])
             if report is not None:
                 reports.append(report)
         write_durably(
@@ -310,6 +359,7 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
             "publications": [entry.id for entry in publications],
             "files": files,
             "gates": gates,
+            "privacy": privacy_manifest,
             "failures": failures,
             "passed": not failures,
         }

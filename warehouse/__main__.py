@@ -1,8 +1,9 @@
 """`python -m warehouse sources|build|docs`: the warehouse room's own command line.
 
-sources   regenerate models/staging/<agency>/_<agency>__sources.yml from the catalog
-build     run a staged dbt build over the committed raw batches (--force: even if unchanged)
-docs      write the dbt docs of the current build as one static HTML file
+sources     regenerate models/staging/<agency>/_<agency>__sources.yml from the catalog
+boundaries  recompute seeds/reference/paser_wilayah_luas.csv (areas) from the boundary files
+build       run a staged dbt build over the committed raw batches (--force: even if unchanged)
+docs        write the dbt docs of the current build as one static HTML file
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sources", help="regenerate the dbt sources files from the catalog")
+    commands.add_parser("boundaries", help="recompute the region areas seed from the boundary files")
     build = commands.add_parser("build", help="build the warehouse from the committed raw batches")
     build.add_argument("--force", action="store_true", help="build even if the inputs did not change")
     docs = commands.add_parser("docs", help="generate static dbt docs of the current build")
@@ -28,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if args.command == "boundaries":
+        from warehouse.boundaries import write_area_seed
+
+        print(f"wrote {write_area_seed()}")  # noqa: T201
+        return 0
     catalog = load_catalog()
     if args.command == "sources":
         from warehouse.sources import write_sources

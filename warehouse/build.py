@@ -5,6 +5,7 @@ input batch ids is the one the current build was made from. Otherwise it runs `d
 (seed + run + test) in-process into its own directory:
 
     warehouse/builds/_tmp-<build_id>/     warehouse.duckdb, marts/<model>.parquet, target/, logs/
+                                          raw/ (links to exactly the input batches, dbt's raw_root)
       -> build.json written last, then one rename to builds/<build_id>/
       -> the `warehouse/current` symlink is swapped atomically (a new symlink, then os.replace)
 
@@ -35,7 +36,7 @@ from typing import Any
 
 from ingestion.catalog import REPO_ROOT, Catalog
 from ingestion.durable import fsync_dir, json_bytes, sha256_file, swap_symlink, write_durably
-from ingestion.ledger import committed_batches
+from ingestion.ledger import batch_dir, buildable_batches
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,31 @@ class BuildFailed(RuntimeError):
 
 
 def build_inputs(zones: Zones, catalog: Catalog) -> dict[str, list[str]]:
-    """{dataset_id: [committed batch ids, sorted]} for every dataset that has at least one batch."""
+    """{dataset_id: [batch ids, sorted]} for every dataset with at least one buildable batch.
+
+    Buildable: committed, and not failed by the dataset's raw suite (`ingestion.ledger.buildable_batches`).
+    """
     inputs = {}
     for entry in catalog.datasets:
-        batch_ids = sorted(manifest["batch_id"] for manifest in committed_batches(zones, entry))
+        batch_ids = sorted(manifest["batch_id"] for manifest in buildable_batches(zones, entry))
         if batch_ids:
             inputs[entry.id] = batch_ids
     return inputs
+
+
+def link_inputs(zones: Zones, catalog: Catalog, inputs: dict[str, list[str]], into: Path) -> Path:
+    """A raw zone of exactly the input batches: into/<agency>/<dataset>/batch=<id>/data.parquet, relative symlinks.
+
+    dbt's sources read `batch=*` under `raw_root`; pointed here, a build reads the batches it lists in
+    build.json and no others (not a batch that failed its raw suite, nor one committed mid-build).
+    """
+    for entry in catalog.datasets:
+        for batch_id in inputs.get(entry.id, []):
+            source = batch_dir(zones, entry, batch_id) / "data.parquet"
+            link = into / entry.agency.code / entry.name / source.parent.name / source.name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(os.path.relpath(source, link.parent))
+    return into
 
 
 def _input_ids(inputs: dict[str, list[str]]) -> list[str]:
@@ -312,7 +331,8 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         if excluded:
             log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
             command += ["--exclude", *excluded]
-        dbt_vars = {"raw_root": str(zones.root / "raw"), "marts_dir": str(tmp_dir / MARTS_DIR)}
+        raw_root = link_inputs(zones, catalog, inputs, tmp_dir / "raw")
+        dbt_vars = {"raw_root": str(raw_root), "marts_dir": str(tmp_dir / MARTS_DIR)}
         try:
             result = run_dbt(command, database=database, work_dir=tmp_dir, dbt_vars=dbt_vars)
         except BaseException:

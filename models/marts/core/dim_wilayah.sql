@@ -1,5 +1,6 @@
 -- The regions of Kabupaten Paser, one row per kabupaten, kecamatan and desa/kelurahan, keyed by
--- the Kemendagri code, with the codes other agencies use (BPS, Kemdikbud, KPU) and postal codes.
+-- the Kemendagri code, with the codes other agencies use (BPS, Kemdikbud, KPU), postal codes and
+-- the area computed from the boundaries (seeds/reference/paser_wilayah_luas.csv, warehouse/boundaries.py).
 with
 
 kabupaten_kota as (
@@ -38,6 +39,10 @@ desa_kelurahan as (
 
 desa_crosswalk as (
     select * from {{ ref('paser_desa_crosswalk') }}
+),
+
+luas as (
+    select * from {{ ref('paser_wilayah_luas') }}
 ),
 
 kabupaten_rows as (
@@ -114,12 +119,16 @@ final as (
         wilayah.kode_kemdikbud,
         wilayah.id_kpu,
         wilayah.kode_pos,
+        luas.luas_km2,
         kabupaten_kota.kode_provinsi,
         kabupaten_kota.nama_provinsi,
         kabupaten_kota.kode_kabupaten_kota,
         kabupaten_kota.nama_kabupaten_kota
     from wilayah
     cross join kabupaten_kota
+    left join luas
+        on wilayah.level = luas.level
+        and wilayah.kode_kemendagri = luas.kode_kemendagri
 )
 
 select * from final
