@@ -1,7 +1,8 @@
 """`satudata`: run the platform once, write demo data, inspect the catalog, releases and status.
 
-    satudata run [--demo]        every ingest, then whatever their asset events call for (in-process Airflow)
-    satudata demo-data           write Disdik's demo workbook into its drop folder
+    satudata run [--demo]        every ingest, then whatever their asset events call for (in-process Airflow);
+                                 --demo first starts the five demo agency systems (--scale 1 = Paser today)
+    satudata demo-data           write the demo agency systems (registries, drops) without running anything
     satudata catalog             validate the catalog and list datasets and publications
     satudata releases            list releases; --rollback ID makes an older release current again
     satudata status              latest batch per dataset, the current build, the current release
@@ -32,8 +33,6 @@ from orchestration.platform import ADMIN_USER, Platform, PlatformError
 log = logging.getLogger(__name__)
 
 OUR_PACKAGES = ("orchestration", "ingestion", "warehouse", "publication", "agency_systems")
-DEMO_DATASET = "disdik__sekolah"
-DEMO_FILE = "sekolah_2019.xlsx"
 QUARANTINE_SHOWN = 20  # quarantined rows listed per batch; the rest are counted
 
 
@@ -47,23 +46,10 @@ def _rel(zones: Zones, path: Path | str) -> str:
 
 # --- demo data --------------------------------------------------------------------------------------
 
-def demo_entry() -> DatasetEntry:
-    return load_catalog().dataset(DEMO_DATASET)
+def _demo_systems(zones: Zones, scale: float) -> contextlib.AbstractContextManager:
+    from agency_systems.demo import demo_systems
 
-
-def drop_has_delivery(zones: Zones, entry: DatasetEntry) -> bool:
-    folder = zones.drop(entry.agency.code)
-    return folder.is_dir() and any(folder.glob(entry.spec.source.pattern))
-
-
-def write_demo_data(zones: Zones) -> Path:
-    """Write Disdik's demo workbook (the real 2019 school list) into the drop folder."""
-    from agency_systems.disdik import write_sekolah_workbook
-
-    entry = demo_entry()
-    folder = zones.drop(entry.agency.code)
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_sekolah_workbook(folder / DEMO_FILE)
+    return demo_systems(zones, scale=scale)
 
 
 # --- run --------------------------------------------------------------------------------------------
@@ -187,12 +173,22 @@ def _release_summary(zones: Zones, run: object) -> list[str]:
 def command_run(args: argparse.Namespace, zones: Zones) -> int:
     from orchestration import airflow_env
 
+    systems = contextlib.nullcontext()
     if args.demo:
-        entry = demo_entry()
-        if drop_has_delivery(zones, entry):
-            print(f"demo: {_rel(zones, zones.drop(entry.agency.code))} already holds a delivery; not writing one")
-        else:
-            print(f"demo: wrote {_rel(zones, write_demo_data(zones))}")
+        print(f"demo: preparing the five agency systems at scale {args.scale:g} in {_rel(zones, zones.agency_systems)} "
+              "(written once; unchanged on later runs)", flush=True)
+        started = time.perf_counter()
+        systems = _demo_systems(zones, args.scale)
+        systems.__enter__()
+        print(f"demo: agency systems ready in {time.perf_counter() - started:.1f} s", flush=True)
+    try:
+        return _run_chain_and_report(args, zones)
+    finally:
+        systems.__exit__(None, None, None)
+
+
+def _run_chain_and_report(args: argparse.Namespace, zones: Zones) -> int:
+    from orchestration import airflow_env
 
     airflow_env.activate(zones)
     import airflow  # noqa: F401  (configures Airflow's logging; our console handler goes on top)
@@ -296,11 +292,14 @@ def command_status(args: argparse.Namespace, zones: Zones) -> int:
 
 
 def command_demo_data(args: argparse.Namespace, zones: Zones) -> int:
-    entry = demo_entry()
-    if drop_has_delivery(zones, entry) and not args.force:
-        print(f"{_rel(zones, zones.drop(entry.agency.code))} already holds a delivery; use --force to overwrite")
-        return 0
-    print(f"wrote {write_demo_data(zones)}")
+    from agency_systems.demo import SYSTEMS, write_all
+
+    env = write_all(zones, scale=args.scale)
+    for what in SYSTEMS.values():
+        print(f"ready: {what}")
+    print(f"under {zones.agency_systems} and {zones.root / 'drop'}; connections:")
+    for key, value in sorted(env.items()):
+        print(f"  {key}={value}")
     return 0
 
 
@@ -376,13 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(SQLite metadata DB under data/state/airflow). Exits non-zero when a task fails.",
     )
     run.add_argument("--demo", action="store_true",
-                     help="first write Disdik's demo workbook into drop/disdik/ if no delivery is there")
+                     help="first prepare the five demo agency systems (SQLite registries, Excel/CSV drops, the Dinkes "
+                     "REST API on 127.0.0.1 for the duration of the run)")
+    run.add_argument("--scale", type=float, default=1.0,
+                     help="demo size: 1 = Paser today (about 310,000 residents); 0.1 for a quick try (default 1)")
     run.add_argument("--verbose", action="store_true",
                      help="show Airflow's logs on the console instead of the log file")
     run.set_defaults(func=command_run)
 
-    demo = commands.add_parser("demo-data", help="write Disdik's demo workbook (323 real schools) into drop/disdik/")
-    demo.add_argument("--force", action="store_true", help="overwrite an existing delivery")
+    demo = commands.add_parser("demo-data", help="write the five demo agency systems (registries and drop files)")
+    demo.add_argument("--scale", type=float, default=1.0, help="1 = Paser today (about 310,000 residents)")
     demo.set_defaults(func=command_demo_data)
 
     catalog = commands.add_parser("catalog", help="validate the catalog and list datasets and publications")

@@ -285,6 +285,60 @@ def _excluded_sources(catalog: Catalog, inputs: dict[str, list[str]]) -> list[st
     return [f"source:raw_{entry.agency.code}.{entry.name}+" for entry in catalog.datasets if entry.id not in inputs]
 
 
+# What the warehouse is made of besides the data: a change here means every model may change.
+CODE_PATHS = ("models", "macros", "seeds", "tests/warehouse/dbt", "dbt_project.yml", "profiles.yml",
+              "warehouse/pseudonym.py")
+
+
+def code_fingerprint() -> str:
+    """sha256 over the dbt project's files and the pseudonym key id (a new key changes every pseudonym)."""
+    from warehouse.pseudonym import load_key
+
+    digest = hashlib.sha256()
+    for name in CODE_PATHS:
+        root = PROJECT_DIR / name
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(load_key().key_id.encode())
+    return digest.hexdigest()
+
+
+def changed_datasets(current: dict | None, inputs: dict[str, list[str]]) -> set[str]:
+    """Datasets whose committed batches differ from those the current build was made from."""
+    before = (current or {}).get("inputs", {})
+    return {dataset for dataset in set(before) | set(inputs) if before.get(dataset) != inputs.get(dataset)}
+
+
+def _incremental_base(
+    current: dict | None, catalog: Catalog, inputs: dict[str, list[str]], fingerprint: str, force: bool
+) -> set[str] | None:
+    """The datasets to rebuild from, when the current build can be extended; None: build everything.
+
+    A build is extended only when it was made by the same code (fingerprint) and every dataset it
+    had is still there; then only the models downstream of changed datasets run, on a copy of it.
+    """
+    if force or current is None or current.get("code_fingerprint") != fingerprint:
+        return None
+    changed = changed_datasets(current, inputs)
+    if not changed or any(dataset not in inputs for dataset in changed):
+        return None
+    known = {entry.id for entry in catalog.datasets}
+    if not changed <= known:
+        return None
+    return changed
+
+
+def _copy_previous(current_dir: Path, tmp_dir: Path) -> None:
+    """Start from the current build: its database and exported marts (copies: a build never changes another)."""
+    shutil.copyfile(current_dir / DATABASE_FILE, tmp_dir / DATABASE_FILE)
+    for mart in sorted((current_dir / MARTS_DIR).glob("*.parquet")):
+        shutil.copyfile(mart, tmp_dir / MARTS_DIR / mart.name)
+
+
 def _free_build_id(builds_dir: Path, inputs: dict[str, list[str]]) -> tuple[str, datetime]:
     # A forced rebuild of the same inputs within one second would reuse the id: wait for the next.
     while True:
@@ -327,6 +381,16 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         log.info("warehouse build %s: dbt build over %d batch(es)", build_id, len(_input_ids(inputs)))
 
         command = ["build"]
+        fingerprint = code_fingerprint()
+        rebuild_from = _incremental_base(current, catalog, inputs, fingerprint, force)
+        if rebuild_from is not None:
+            current_dir = (warehouse_dir / "current").resolve()
+            _copy_previous(current_dir, tmp_dir)
+            # Views in the copy read the previous build's raw links and marts: point them at this build's.
+            _repoint_external_views(database, current_dir, tmp_dir)
+            selected = sorted(f"source:raw_{dataset.replace('__', '.', 1)}+" for dataset in rebuild_from)
+            command += ["--select", *selected]
+            log.info("incremental build from %s: only what depends on %s", current["build_id"], ", ".join(sorted(rebuild_from)))
         excluded = _excluded_sources(catalog, inputs)
         if excluded:
             log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
@@ -358,6 +422,10 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         finished_at = datetime.now(UTC)
         build = {
             "build_id": build_id,
+            "mode": "full" if rebuild_from is None else "incremental",
+            "rebuilt_from": sorted(rebuild_from or []),
+            "based_on": current["build_id"] if rebuild_from is not None and current else None,
+            "code_fingerprint": fingerprint,
             "inputs": inputs,
             "models": models,
             "tests": tests,

@@ -128,10 +128,12 @@ def test_unchanged_inputs_are_a_no_op(first_build: tuple[Zones, dict], catalog: 
 
 
 def test_a_new_batch_makes_one_new_build_and_swaps_current(
-    first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path
+    first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zones = _copy_root(first_build[0], tmp_path)
     old = current_build(zones)
+    # The same code as the first build (models may be edited while the suite runs).
+    monkeypatch.setattr("warehouse.build.code_fingerprint", lambda: old["code_fingerprint"])
     schools = sekolah_rows(tahun_data=2020)[1:]  # the next delivery: one school closed
     write_batch(zones, schools)
 
@@ -145,6 +147,28 @@ def test_a_new_batch_makes_one_new_build_and_swaps_current(
     assert sum(row["jumlah_sekolah"] for row in rows) == 322, "a snapshot dataset: the latest batch only"
     assert {row["tahun"] for row in rows} == {2020}
     assert build_warehouse(zones, catalog) is None
+
+    # Incremental: only what depends on the changed dataset ran, on a copy of the previous build.
+    assert (build["mode"], build["based_on"], build["rebuilt_from"]) == ("incremental", old["build_id"], ["disdik__sekolah"])
+    assert MART in build["models"] and "dim_wilayah" not in build["models"] and "int_wilayah_alias" not in build["models"]
+    # The copy stands on its own: with the previous build gone, its views still read this build's files.
+    shutil.rmtree(zones.warehouse / "builds" / old["build_id"])
+    with duckdb.connect(str(zones.warehouse / "current" / "warehouse.duckdb"), read_only=True) as connection:
+        assert connection.execute(f"select sum(jumlah_sekolah) from open.{MART}").fetchone() == (322,)
+        assert connection.execute("select count(*) from core.dim_wilayah").fetchone() == (155,)
+        assert connection.execute("select count(*) from staging.stg_disdik__sekolah").fetchone() == (322,)
+        views = connection.execute("select sql from duckdb_views() where not internal").fetchall()
+    assert not [sql for (sql,) in views if old["build_id"] in sql]
+
+
+def test_a_code_change_makes_a_full_build(
+    first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zones = _copy_root(first_build[0], tmp_path)
+    write_batch(zones, sekolah_rows(tahun_data=2020))
+    monkeypatch.setattr("warehouse.build.code_fingerprint", lambda: "another version of the models")
+    build = build_warehouse(zones, catalog)
+    assert build is not None and build["mode"] == "full" and "dim_wilayah" in build["models"]
 
 
 def test_force_rebuilds_unchanged_inputs(first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path) -> None:
