@@ -171,7 +171,6 @@ def _release_summary(zones: Zones, run: object) -> list[str]:
 
 
 def command_run(args: argparse.Namespace, zones: Zones) -> int:
-    from orchestration import airflow_env
 
     systems = contextlib.nullcontext()
     if args.demo:

@@ -13,7 +13,7 @@ import pytest
 # great_expectations floods the log at INFO on import; quiet it before anything imports it.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-from ingestion.catalog import Catalog, load_catalog  # noqa: E402
+from ingestion.catalog import DEFAULT_CATALOG_DIR, Catalog, load_catalog  # noqa: E402
 from ingestion.zones import DATA_DIR_ENV, Zones  # noqa: E402
 
 _AIRFLOW_SESSION_DIR: Path | None = None
@@ -47,4 +47,5 @@ def zones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Zones:
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return load_catalog()
+    """The repository's catalog (all agencies), whatever SATUDATA_CATALOG_DIR a test sets."""
+    return load_catalog(DEFAULT_CATALOG_DIR)

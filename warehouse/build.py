@@ -240,6 +240,24 @@ def _mart_files(marts_dir: Path) -> dict[str, dict]:
     }
 
 
+UNMAPPED_REPORT = "core.rpt_wilayah_tidak_terpetakan"
+
+
+def unmapped_report(database: Path) -> list[dict]:
+    """Rows per agency dataset that no region code or spelling could map (the conformance report), if built."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as connection:
+        exists = connection.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'core' and table_name = 'rpt_wilayah_tidak_terpetakan'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return []
+        cursor = connection.execute(f"select * from {UNMAPPED_REPORT} order by all")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> None:
     """Point the views dbt-duckdb made over exported Parquet at the build's final directory.
 
@@ -419,6 +437,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             raise BuildFailed(message, build_id=build_id, failures=failures, kept_at=failed_dir)
 
         models, tests = _summary(result)
+        unmapped = unmapped_report(database)
         finished_at = datetime.now(UTC)
         build = {
             "build_id": build_id,
@@ -430,6 +449,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             "models": models,
             "tests": tests,
             "marts": _mart_files(tmp_dir / MARTS_DIR),
+            "unmapped": unmapped,
             "started_at": started_at.isoformat(),
             "finished_at": finished_at.isoformat(),
             "seconds": round((finished_at - started_at).total_seconds(), 3),

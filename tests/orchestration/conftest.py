@@ -11,15 +11,31 @@ tests/orchestration/scheduler_support.py.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ingestion.catalog import CATALOG_DIR_ENV
+from ingestion.catalog import CATALOG_DIR_ENV, DEFAULT_CATALOG_DIR
 from ingestion.zones import Zones
 from orchestration.platform import COMPONENTS, Platform
 from tests.orchestration.scheduler_support import TEST_ENV, PlatformFactory, free_port
+
+
+@pytest.fixture(scope="session")
+def disdik_catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The catalog with Disdikbud only: the orchestration tests drive its workbook drops."""
+    target = tmp_path_factory.mktemp("catalog-disdik")
+    shutil.copyfile(DEFAULT_CATALOG_DIR / "disdik.yml", target / "disdik.yml")
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _one_agency_catalog(disdik_catalog_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unless a test says otherwise, the chain and the platform see Disdikbud's datasets only (the
+    other agencies' systems - databases, the Dinkes API - are not running in these tests)."""
+    monkeypatch.setenv(CATALOG_DIR_ENV, str(disdik_catalog_dir))
 
 
 @pytest.fixture

@@ -43,12 +43,15 @@ def free_port() -> int:
 
 
 def catalog_variant(target: Path, dataset: str, trigger: dict[str, Any], source: Path = DEFAULT_CATALOG_DIR) -> Path:
-    """A copy of the catalog folder in `target` where `dataset` (agency__name) has another `trigger`."""
+    """A catalog folder in `target` with `dataset`'s agency file only, where `dataset` (agency__name) has another `trigger`.
+
+    One agency keeps the scheduler tests about one dataset: the other agencies' systems are not running there.
+    """
     import yaml
 
     agency, name = dataset.split("__", 1)
     target.mkdir(parents=True, exist_ok=True)
-    for path in source.glob("*.yml"):
+    for path in source.glob(f"{agency}.yml"):
         text = path.read_text(encoding="utf-8")
         if path.stem == agency:
             data = yaml.safe_load(text)

@@ -1,0 +1,114 @@
+"""The main job end to end: `satudata run --demo` on all five agency systems, at a small scale.
+
+This is `make run` (scale 1) shrunk to a scale that fits the suite: the embedded default (SQLite
+registries, drop files, the Dinkes API on loopback), every ingest, one warehouse build, every gate,
+one release with every publication, the portal and the catalogs. Then a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion.catalog import CATALOG_DIR_ENV, DEFAULT_CATALOG_DIR, Catalog
+from ingestion.durable import sha256_file
+from ingestion.zones import Zones
+from orchestration.cli import main
+
+SCALE = "0.01"
+NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
+PERSONAL_COLUMN = re.compile(r"(^|_)(nik|kk|no_kk|nama_lengkap|nama_pelapor|tanggal_lahir|tgl_lahir)($|_)")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Zones, str, str]:
+    root = tmp_path_factory.mktemp("demo") / "data"
+    root.mkdir()
+    saved = {key: os.environ.get(key) for key in ("SATUDATA_DATA_DIR", CATALOG_DIR_ENV, "SATUDATA_DEMO_API_PORT")}
+    os.environ.update({"SATUDATA_DATA_DIR": str(root), CATALOG_DIR_ENV: str(DEFAULT_CATALOG_DIR),
+                       "SATUDATA_DEMO_API_PORT": "0"})
+    try:
+        import io
+        from contextlib import redirect_stderr, redirect_stdout
+
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["run", "--demo", "--scale", SCALE])
+        assert code == 0, out.getvalue()[-6000:] + err.getvalue()[-6000:]
+        return Zones(root), out.getvalue(), err.getvalue()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_every_publication_is_released_and_verifiable(demo_run: tuple[Zones, str, str], catalog: Catalog) -> None:
+    zones, out, _ = demo_run
+    release = zones.releases / "current"
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["passed"] is True
+    assert sorted(manifest["publications"]) == sorted(entry.id for entry in catalog.publications)
+    for name, info in manifest["files"].items():
+        assert sha256_file(release / name) == info["sha256"], name
+    for entry in catalog.publications:
+        for suffix in (".csv", ".parquet", ".json", ".metadata.json"):
+            assert (release / f"{entry.id}{suffix}").is_file(), f"{entry.id}{suffix}"
+        assert pq.read_metadata(release / f"{entry.id}.parquet").num_rows > 0
+    for name in ("data.json", "datapackage.json", "portal/index.html", "validation/index.html"):
+        assert (release / name).is_file(), name
+    assert "Release:" in out
+
+
+def test_no_open_file_holds_a_personal_identifier(demo_run: tuple[Zones, str, str], catalog: Catalog) -> None:
+    zones, _, _ = demo_run
+    release = zones.releases / "current"
+    for entry in catalog.publications:
+        table = pq.read_table(release / f"{entry.id}.parquet")
+        for column in table.column_names:
+            assert not PERSONAL_COLUMN.search(column), f"{entry.id}: column {column}"
+        text = (release / f"{entry.id}.csv").read_text(encoding="utf-8")
+        assert not NIK_LIKE.search(text.replace(" ", "").replace(".", "").replace("-", "")), entry.id
+
+
+def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zones, str, str]) -> None:
+    zones, out, _ = demo_run
+    build = json.loads((zones.warehouse / "current" / "build.json").read_text())
+    report = {row["dataset"]: row for row in build["unmapped"]}
+    assert {"disdukcapil__penduduk", "dpmd__dana_desa", "diskominfo__pengaduan"} <= set(report)
+    # The generators put unresolvable regions in on purpose: they are counted, not dropped.
+    assert report["disdukcapil__penduduk"]["jumlah_tidak_terpetakan"] > 0
+    for row in report.values():
+        assert row["jumlah_lewat_kode"] + row["jumlah_lewat_nama"] + row["jumlah_tidak_terpetakan"] == row["jumlah_baris"]
+    assert "unmapped" in out.lower() or "tidak terpetakan" in out.lower()
+
+
+def test_a_second_run_changes_nothing(demo_run: tuple[Zones, str, str]) -> None:
+    zones, _, _ = demo_run
+    before = os.readlink(zones.releases / "current")
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    env = {"SATUDATA_DATA_DIR": str(zones.root), CATALOG_DIR_ENV: str(DEFAULT_CATALOG_DIR), "SATUDATA_DEMO_API_PORT": "0"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        out = io.StringIO()
+        with redirect_stdout(out), redirect_stderr(io.StringIO()):
+            code = main(["run", "--demo", "--scale", SCALE])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert code == 0
+    assert f"No change: release {before} is current" in out.getvalue()
+    assert os.readlink(zones.releases / "current") == before
+
+
