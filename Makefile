@@ -31,13 +31,14 @@ test: venv ## run every test, including the real Airflow scheduler test (about 2
 lint: venv ## ruff check of the whole repository
 	"$(UV)" run ruff check .
 
-up: venv ## start Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1:8080 in the background
-	"$(UV)" run satudata up
+up: venv ## start Airflow (api-server, scheduler, dag-processor, triggerer) + the demo agency systems on 127.0.0.1, in the background
+	"$(UV)" run satudata up --demo
 
 down: ## stop everything `make up` started
 	"$(UV)" run satudata down
 
-bench: venv ## connector speed+memory vs raw tools and dlt, event-to-live latency (many minutes; benchmarks/README.md)
+bench: venv ## connectors vs raw tools and dlt, warehouse build vs raw DuckDB, gates, latency (an hour or more; benchmarks/README.md)
 	"$(UV)" sync --frozen --group bench
 	"$(UV)" run --group bench python -m benchmarks.connectors $(BENCH_ARGS)
+	"$(UV)" run --group bench python -m benchmarks.warehouse
 	"$(UV)" run --group bench python -m benchmarks.latency

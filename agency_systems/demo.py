@@ -18,7 +18,6 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from ingestion.zones import Zones
 
@@ -78,3 +77,36 @@ def demo_systems(
             yield env
 
 
+
+
+def api_environment(zones: Zones, port: int) -> dict[str, str]:
+    """AIRFLOW_CONN_DINKES_API for the API that `python -m agency_systems.demo serve` runs on `port`."""
+    from agency_systems import dinkes
+
+    return {dinkes.CONNECTION_ENV: f"http://:{dinkes.api_token(zones)}@127.0.0.1:{port}{dinkes.API_PREFIX}"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m agency_systems.demo serve [--port N]`: the Dinkes API in the foreground (for `satudata up --demo`)."""
+    import argparse
+    import signal
+    import threading
+
+    from agency_systems import dinkes
+
+    parser = argparse.ArgumentParser(prog="python -m agency_systems.demo", description=main.__doc__)
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get(API_PORT_ENV, DEFAULT_API_PORT)))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with dinkes.serve(Zones.from_env(), host="127.0.0.1", port=args.port) as (base_url, _):
+        log.info("serving the Dinkes demo API at %s until SIGTERM", base_url)
+        while not stop.wait(1):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

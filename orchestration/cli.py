@@ -308,8 +308,53 @@ def _platform(zones: Zones, port: int = 8080) -> Platform:
     return Platform(zones, zones.state / "platform", port=port)
 
 
+AGENCY_API = "agency-api"  # the demo Dinkes API's process, beside the Airflow components
+
+
+def _start_demo_systems(zones: Zones, platform: Platform, scale: float) -> None:
+    """Write the demo systems, start the Dinkes API in the background, and give Airflow their connections."""
+    import subprocess
+
+    from agency_systems.demo import API_PORT_ENV, DEFAULT_API_PORT, api_environment, write_all
+
+    port = int(os.environ.get(API_PORT_ENV, DEFAULT_API_PORT))
+    env = write_all(zones, scale=scale)
+    platform.run_dir.mkdir(parents=True, exist_ok=True)
+    with platform.log_path(AGENCY_API).open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "agency_systems.demo", "serve", "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    (platform.run_dir / f"{AGENCY_API}.pid").write_text(str(process.pid))
+    platform.extra_env.update({**env, **api_environment(zones, port)})
+    print(f"demo agency systems ready (scale {scale:g}); Dinkes API on 127.0.0.1:{port}")
+
+
+def _stop_demo_systems(platform: Platform) -> bool:
+    import signal
+
+    pid_file = platform.run_dir / f"{AGENCY_API}.pid"
+    try:
+        pid = int(pid_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 def command_up(args: argparse.Namespace, zones: Zones) -> int:
     platform = _platform(zones, args.port)
+    if args.demo:
+        _start_demo_systems(zones, platform, args.scale)
     print(f"starting Airflow (api-server, scheduler, dag-processor, triggerer) in {platform.home} ...")
     try:
         platform.start()
@@ -317,6 +362,7 @@ def command_up(args: argparse.Namespace, zones: Zones) -> int:
     except PlatformError as exc:
         print(f"error: {exc}", file=sys.stderr)
         platform.stop()
+        _stop_demo_systems(platform)
         return 1
     print(f"Airflow UI:  {platform.url}  (user {ADMIN_USER}, password {platform.password() or '(see api-server log)'})")
     print(f"Drop folder: {zones.drop('<agency>')}   Releases: {zones.releases / 'current'}")
@@ -325,7 +371,8 @@ def command_up(args: argparse.Namespace, zones: Zones) -> int:
 
 
 def command_down(args: argparse.Namespace, zones: Zones) -> int:
-    stopped = _platform(zones).stop()
+    platform = _platform(zones)
+    stopped = platform.stop() + ([AGENCY_API] if _stop_demo_systems(platform) else [])
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     return 0
 
@@ -405,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (default 8080)")
     up.add_argument("--timeout", type=float, default=180, help="seconds to wait for every component to be healthy")
+    up.add_argument("--demo", action="store_true",
+                    help="also prepare the five demo agency systems and run the Dinkes demo API (127.0.0.1)")
+    up.add_argument("--scale", type=float, default=1.0, help="with --demo: 1 = Paser today")
     up.set_defaults(func=command_up)
 
     signal_ = commands.add_parser(
