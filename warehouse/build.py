@@ -266,7 +266,12 @@ def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> Non
     """
     import duckdb
 
+    from warehouse.pseudonym import load_key, macro_statements
+
     with duckdb.connect(str(database)) as connection:
+        # Staging views call the pseudonym macros: they must exist for the views to be recreated.
+        for statement in macro_statements(load_key()):
+            connection.execute(statement)
         views = connection.execute(
             "select sql from duckdb_views() where not internal and contains(sql, ?)", [str(old_dir)]
         ).fetchall()

@@ -9,6 +9,26 @@
 -- and never used to map, so such a record stays unmapped (and reported) rather than mapped wrong.
 -- Desa names are scoped by kecamatan (scope = kode_kecamatan) and also listed unscoped
 -- (scope = '*') for agencies that give no kecamatan.
+{# (jenis_alias, metode, column) per source of aliases: codes first, then names. #}
+{% set desa_aliases = [
+    ('kode', 'kode_kemendagri', 'kode_kemendagri'),
+    ('kode', 'kode_bps', 'kode_bps_bridging_2024'),
+    ('kode', 'kode_kpu', 'id_desa_kpu_2024'),
+    ('nama', 'nama', 'nama_kemendagri_2025'),
+    ('nama', 'nama', 'nama_bps_mfd2018'),
+    ('nama', 'nama', 'nama_dagri_bps_bridging_2024'),
+    ('nama', 'nama', 'nama_kpu_2024'),
+] %}
+{% set kecamatan_aliases = [
+    ('kode', 'kode_kemendagri', 'kode_kemendagri'),
+    ('kode', 'kode_bps', 'kode_bps_bridging_2024'),
+    ('kode', 'kode_bps', 'kode_bps_bridging_2020s2'),
+    ('kode', 'kode_kpu', 'id_kecamatan_kpu_2024'),
+    ('kode', 'kode_kemdikbud', 'kode_kec_kemdikbud_2019'),
+    ('nama', 'nama', 'nama_kemendagri_2025'),
+    ('nama', 'nama', 'nama_bps_mfd2018'),
+] %}
+
 with
 
 desa_kelurahan as (
@@ -40,39 +60,31 @@ desa_candidates as (
         desa_kelurahan.kode_kemendagri as kode_desa,
         desa_kelurahan.kode_kecamatan
     from desa_kelurahan
+    {% for jenis, metode, column in desa_aliases %}
     union all
-    select 'desa', 'kode', 'kode_kemendagri', {{ wilayah_code_key('kode_kemendagri') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
+    select
+        'desa' as level,
+        '{{ jenis }}' as jenis_alias,
+        '{{ metode }}' as metode,
+        {% if jenis == 'kode' -%}
+        {{ wilayah_code_key('desa_crosswalk.' ~ column) }} as alias,
+        {%- else -%}
+        {{ wilayah_name_key('desa_crosswalk.' ~ column) }} as alias,
+        {%- endif %}
+        desa_crosswalk.kode_kemendagri as kode_desa,
+        left(desa_crosswalk.kode_kemendagri, 8) as kode_kecamatan
     from desa_crosswalk
+    {% endfor %}
     union all
-    select 'desa', 'kode', 'kode_bps', {{ wilayah_code_key('kode_bps_bridging_2024') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'kode', 'kode_kpu', {{ wilayah_code_key('id_desa_kpu_2024') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'nama', 'nama', {{ wilayah_name_key('nama_kemendagri_2025') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'nama', 'nama', {{ wilayah_name_key('nama_bps_mfd2018') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'nama', 'nama', {{ wilayah_name_key('nama_dagri_bps_bridging_2024') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'nama', 'nama', {{ wilayah_name_key('nama_kpu_2024') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
-    from desa_crosswalk
-    union all
-    select 'desa', 'nama', 'nama', {{ wilayah_name_key('ejaan') }}, kode_kemendagri,
-        left(kode_kemendagri, 8)
+    select
+        'desa' as level,
+        'nama' as jenis_alias,
+        'nama' as metode,
+        {{ wilayah_name_key('known_spellings.ejaan') }} as alias,
+        known_spellings.kode_kemendagri as kode_desa,
+        left(known_spellings.kode_kemendagri, 8) as kode_kecamatan
     from known_spellings
-    where level = 'desa'
+    where known_spellings.level = 'desa'
 ),
 
 kecamatan_candidates as (
@@ -80,53 +92,75 @@ kecamatan_candidates as (
         'kecamatan' as level,
         'kode_titik' as jenis_alias,
         'kode_kemendagri' as metode,
-        kode_kemendagri as alias,
+        kecamatan_crosswalk.kode_kemendagri as alias,
         cast(null as varchar) as kode_desa,
-        kode_kemendagri as kode_kecamatan
+        kecamatan_crosswalk.kode_kemendagri as kode_kecamatan
     from kecamatan_crosswalk
+    {% for jenis, metode, column in kecamatan_aliases %}
     union all
-    select 'kecamatan', 'kode', 'kode_kemendagri', {{ wilayah_code_key('kode_kemendagri') }}, null, kode_kemendagri
+    select
+        'kecamatan' as level,
+        '{{ jenis }}' as jenis_alias,
+        '{{ metode }}' as metode,
+        {% if jenis == 'kode' -%}
+        {{ wilayah_code_key('kecamatan_crosswalk.' ~ column) }} as alias,
+        {%- else -%}
+        {{ wilayah_name_key('kecamatan_crosswalk.' ~ column) }} as alias,
+        {%- endif %}
+        cast(null as varchar) as kode_desa,
+        kecamatan_crosswalk.kode_kemendagri as kode_kecamatan
     from kecamatan_crosswalk
+    {% endfor %}
     union all
-    select 'kecamatan', 'kode', 'kode_bps', {{ wilayah_code_key('kode_bps_bridging_2024') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'kode', 'kode_bps', {{ wilayah_code_key('kode_bps_bridging_2020s2') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'kode', 'kode_kpu', {{ wilayah_code_key('id_kecamatan_kpu_2024') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'kode', 'kode_kemdikbud', {{ wilayah_code_key('kode_kec_kemdikbud_2019') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'nama', 'nama', {{ wilayah_name_key('nama_kemendagri_2025') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'nama', 'nama', {{ wilayah_name_key('nama_bps_mfd2018') }}, null, kode_kemendagri
-    from kecamatan_crosswalk
-    union all
-    select 'kecamatan', 'nama', 'nama', {{ wilayah_name_key('nama_dagri_per_bps') }}, null, kode_kemendagri
+    select
+        'kecamatan' as level,
+        'nama' as jenis_alias,
+        'nama' as metode,
+        {{ wilayah_name_key('bridging.nama_dagri_per_bps') }} as alias,
+        cast(null as varchar) as kode_desa,
+        bridging.kode_kemendagri as kode_kecamatan
     from bridging
-    where level = 'kecamatan'
+    where bridging.level = 'kecamatan'
     union all
-    select 'kecamatan', 'nama', 'nama', {{ wilayah_name_key('ejaan') }}, null, kode_kemendagri
+    select
+        'kecamatan' as level,
+        'nama' as jenis_alias,
+        'nama' as metode,
+        {{ wilayah_name_key('known_spellings.ejaan') }} as alias,
+        cast(null as varchar) as kode_desa,
+        known_spellings.kode_kemendagri as kode_kecamatan
     from known_spellings
-    where level = 'kecamatan'
+    where known_spellings.level = 'kecamatan'
 ),
 
 scoped as (
     -- Desa names within their kecamatan; everything else is unscoped.
-    select *, kode_kecamatan as scope from desa_candidates
-    where jenis_alias = 'nama'
+    select
+        desa_candidates.*,
+        desa_candidates.kode_kecamatan as scope
+    from desa_candidates
+    where desa_candidates.jenis_alias = 'nama'
     union all
-    select *, '*' as scope from desa_candidates
+    select
+        desa_candidates.*,
+        '*' as scope
+    from desa_candidates
     union all
-    select *, '*' as scope from kecamatan_candidates
+    select
+        kecamatan_candidates.*,
+        '*' as scope
+    from kecamatan_candidates
 ),
 
 distinct_aliases as (
-    select distinct level, jenis_alias, alias, scope, metode, kode_desa, kode_kecamatan
+    select distinct
+        level,
+        jenis_alias,
+        alias,
+        scope,
+        metode,
+        kode_desa,
+        kode_kecamatan
     from scoped
     where alias is not null
 ),

@@ -2,7 +2,7 @@
 with
 
 days as (
-    select cast(day as date) as tanggal
+    select cast(spine.day as date) as tanggal
     from range(date '2015-01-01', date '2031-01-01', interval 1 day) as spine (day)
 ),
 

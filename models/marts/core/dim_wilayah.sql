@@ -127,8 +127,9 @@ final as (
     from wilayah
     cross join kabupaten_kota
     left join luas
-        on wilayah.level = luas.level
-        and wilayah.kode_kemendagri = luas.kode_kemendagri
+        on
+            wilayah.level = luas.level
+            and wilayah.kode_kemendagri = luas.kode_kemendagri
 )
 
 select * from final
