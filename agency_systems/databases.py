@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -69,12 +70,14 @@ def write_tables(
     parts = urlsplit(uri)
     final_path = Path(unquote(parts.path)) if parts.scheme == "sqlite" else None
     target_uri = uri
+    tmp_sqlite: Path | None = None
     if final_path is not None:
         tmp_path = final_path.with_name(f".{final_path.name}.tmp-{os.getpid()}")
         tmp_path.unlink(missing_ok=True)
         if final_path.exists() and not replace:
             os.replace(final_path, tmp_path)
         target_uri = f"sqlite://{tmp_path}"
+        tmp_sqlite = tmp_path
     con = duckdb.connect()
     try:
         _attach(con, target_uri)
@@ -86,7 +89,15 @@ def write_tables(
             if replace:
                 con.execute(f"DROP TABLE IF EXISTS target.{duck_ident(name)}")
             column_sql = ", ".join(f"{duck_ident(col)} {columns[col]}" for col in table.column_names)
-            con.execute(f"CREATE TABLE IF NOT EXISTS target.{duck_ident(name)} ({column_sql})")
+            if tmp_sqlite is not None:
+                # DuckDB would create the SQLite table with its own bare types (VARCHAR, DOUBLE); the
+                # agency's schema declares DECIMAL(16,2) and DATE, and the sqlite kind reads those back.
+                con.execute("DETACH target")
+                with sqlite3.connect(tmp_sqlite) as db:
+                    db.execute(f"CREATE TABLE IF NOT EXISTS {duck_ident(name)} ({column_sql})")
+                _attach(con, target_uri)
+            else:
+                con.execute(f"CREATE TABLE IF NOT EXISTS target.{duck_ident(name)} ({column_sql})")
             con.register("incoming", table)
             con.execute(f"INSERT INTO target.{duck_ident(name)} SELECT * FROM incoming")
             con.unregister("incoming")

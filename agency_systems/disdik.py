@@ -1,20 +1,32 @@
-"""Disdikbud Paser's school list as the agency drops it: an Excel workbook with title rows.
+"""Disdikbud Paser's drops: the school list and the enrolment recap, Excel workbooks with title rows.
 
-Built from the real Kemdikbud 2019 list (`data/paser_sekolah_kemdikbud_2019.csv`, 323 schools).
-The workbook looks like what an agency clerk exports: two title rows, a blank row, a header in the
-agency's own spellings, NPSN and codes as text cells, and a second sheet with notes. Output is
-byte-for-byte reproducible for the same rows, so "the same workbook twice" really is the same file.
+School list (`sekolah_2019.xlsx`): the real Kemdikbud 2019 list (`data/paser_sekolah_kemdikbud_2019.csv`,
+323 schools), laid out as an agency clerk exports it: two title rows, a blank row, a header in the
+agency's own spellings, NPSN and codes as text cells, and a second sheet with notes.
+
+Enrolment (`peserta_didik_<yyyy>_<yyyy>.xlsx`, one per school year, 2018/2019 and 2019/2020 around the
+list's year): pupils per school by sex, generated for the real schools with sizes by level (SD 100-300,
+SMP 200-500, SMA/SMK 300-900, SLB 20-60; a school keeps its size +-8 % between years; SMK lean male,
+SMA female). A Dapodik recap layout: title rows, then a two-row header where "Jumlah Peserta Didik" is
+merged across L / P / Jumlah and the other headers are merged down both rows. Messiness, on purpose,
+in 2019/2020: a school opened after the list (NPSN not in the school list, so its pupils cannot be
+placed in a kecamatan: reported as unmapped) and one school's row pasted twice (identical).
+
+Output is byte-for-byte reproducible for the same rows and seed, so "the same workbook twice" really
+is the same file.
 """
-
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import os
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import xlsxwriter
+
+from ingestion.zones import Zones
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEKOLAH_CSV = DATA_DIR / "paser_sekolah_kemdikbud_2019.csv"
@@ -148,8 +160,6 @@ def generate_peserta_didik(tahun_ajaran: str, *, seed: int = 20261128) -> list[d
     years of the same seed agree with each other. Messiness, on purpose: from 2019/2020 on, a school
     not in the school list (`UNLISTED_SCHOOL`), and one school's row typed twice (identical).
     """
-    import random
-
     first_year = _first_year(tahun_ajaran)
     rows = []
     schools = load_sekolah_reference()
@@ -241,7 +251,7 @@ def peserta_didik_file_name(tahun_ajaran: str) -> str:
     return f"peserta_didik_{tahun_ajaran.replace('/', '_')}.xlsx"
 
 
-def write_demo(zones, *, scale: float = 1.0, seed: int = 20261128) -> dict[str, str]:
+def write_demo(zones: Zones, *, scale: float = 1.0, seed: int = 20261128) -> dict[str, str]:
     """Write Disdik's drops for the embedded demo: the school list and one enrolment workbook per year.
 
     The school list is real, so `scale` changes nothing here. A workbook whose bytes would not change
@@ -256,7 +266,7 @@ def write_demo(zones, *, scale: float = 1.0, seed: int = 20261128) -> dict[str, 
     return {}
 
 
-def _write_if_changed(path: Path, write) -> None:
+def _write_if_changed(path: Path, write: Callable[[Path], Path]) -> None:
     """Write through `write(path)` under a scratch name; keep the existing file when the bytes are equal."""
     scratch = path.with_name(f".{path.stem}.new{path.suffix}")
     write(scratch)

@@ -25,17 +25,22 @@ table into a real MariaDB (tests). Deterministic for the same seed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
+import os
 import random
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 
 from agency_systems.databases import write_tables
 from ingestion.catalog import REPO_ROOT
+from ingestion.zones import Zones
 
 REFERENCE_DIR = REPO_ROOT / "seeds" / "reference"
 TABLE = "dana_desa"
@@ -60,6 +65,9 @@ DDL: dict[str, str] = {
     "tanggal_laporan": "DATE",
     "updated_at": "TIMESTAMP",
 }
+# SQLite has no decimal type: it keeps money as REAL, which the sqlite kind turns back into the declared
+# DECIMAL(p,2) exactly only for p <= 15 (a double's exact digits). 15 digits still hold 9.9 trillion rupiah.
+SQLITE_DDL: dict[str, str] = {name: ("DECIMAL(15,2)" if kind.startswith("DECIMAL") else kind) for name, kind in DDL.items()}
 MONEY = pa.decimal128(16, 2)
 SCHEMA = pa.schema([
     ("id", pa.int32()),
@@ -197,10 +205,25 @@ def dana_desa_table(rows: list[dict] | None = None, *, seed: int = 20261128) -> 
 
 def write_dana_desa(uri: str, rows: list[dict] | None = None, *, seed: int = 20261128, table: str = TABLE) -> None:
     """Create (or replace) the Dana Desa table in `uri` (sqlite:////x.db, mysql://root@127.0.0.1:3306/test)."""
-    write_tables(uri, {table: dana_desa_table(rows, seed=seed)}, ddl={table: DDL})
+    data = dana_desa_table(rows, seed=seed)
+    parts = urlsplit(uri)
+    if parts.scheme != "sqlite":
+        write_tables(uri, {table: data}, ddl={table: DDL})
+        return
+    # DuckDB creates SQLite tables with bare affinities (VARCHAR, BIGINT), losing DECIMAL/DATE/TIMESTAMP,
+    # which the sqlite kind needs to bring the money back exactly. So the table is created here with the
+    # declared types (in a scratch file, renamed into place when full) and write_tables only inserts.
+    final = Path(unquote(parts.path))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = final.with_name(f".{final.name}.new")
+    scratch.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(scratch)) as db, db:
+        db.execute(f"CREATE TABLE {table} ({', '.join(f'{name} {kind}' for name, kind in SQLITE_DDL.items())})")
+    write_tables(f"sqlite:///{scratch}", {table: data}, ddl={table: SQLITE_DDL}, replace=False)
+    os.replace(scratch, final)
 
 
-def write_demo(zones, *, scale: float = 1.0, seed: int = 20261128) -> dict[str, str]:
+def write_demo(zones: Zones, *, scale: float = 1.0, seed: int = 20261128) -> dict[str, str]:
     """Write the SQLite stand-in at agency_systems/dpmd/sipades.db; return the connection variable.
 
     A no-op when the database was already written for this seed (`demo.json` beside it), so a

@@ -22,7 +22,7 @@ Messiness, on purpose (rates are exact counts of tickets, chosen without replace
   and its Terakhir Diperbarui with the kecamatan retyped by an admin (same place, other spelling:
   a conflicting key, quarantined at landing, the first row kept).
 - Locations typed by reporters: kecamatan in other cases and spacing, with `Kec.`/`Kecamatan`
-  prefixes, the BPS spelling `Pasir Belengkong`, `Longikis`/`Longkali`/`Tj. Harapan`; desa often
+  prefixes, the BPS spelling `Pasir Belengkong`, `Longikis`/`Longkali`, plain `Grogot`; desa often
   left empty; ~1.5% of tickets cannot be placed in a kecamatan (empty, `-`, `Kab. Paser`, a town
   outside Paser).
 - Kategori spelled as older versions of the system wrote it on ~5% of tickets (`INFRASTRUKTUR`,
@@ -105,9 +105,9 @@ KATEGORI_VARIANTS = {
 # Ways reporters type a kecamatan (besides the Kemendagri name itself), keyed by Kemendagri code.
 KECAMATAN_SPELLINGS = {
     "64.01.01": ["Batu Sopang", "BATU SOPANG", "batu sopang", "Kec. Batu Sopang"],
-    "64.01.02": ["Tanjung Harapan", "TANJUNG HARAPAN", "Tj. Harapan", "Kecamatan Tanjung Harapan"],
+    "64.01.02": ["Tanjung Harapan", "TANJUNG HARAPAN", "tanjung harapan", "Kecamatan Tanjung Harapan"],
     "64.01.03": ["Paser Belengkong", "Pasir Belengkong", "PASIR BELENGKONG", "paser belengkong"],
-    "64.01.04": ["Tanah Grogot", "TANAH GROGOT", "tanah grogot", "Kec. Tanah Grogot", "Tanah  Grogot"],
+    "64.01.04": ["Tanah Grogot", "TANAH GROGOT", "tanah grogot", "Kec. Tanah Grogot", "Tanah  Grogot", "Grogot"],
     "64.01.05": ["Kuaro", "KUARO", "kuaro", "Kec. Kuaro"],
     "64.01.06": ["Long Ikis", "LONG IKIS", "Longikis", "long ikis"],
     "64.01.07": ["Muara Komam", "MUARA KOMAM", "muara komam", "Kecamatan Muara Komam"],
@@ -116,7 +116,7 @@ KECAMATAN_SPELLINGS = {
     "64.01.10": ["Muara Samu", "MUARA SAMU", "muara samu", "Kec. Muara Samu"],
 }
 # Typed locations that name no kecamatan of Paser.
-UNRESOLVABLE_KECAMATAN = ["", "-", "Kab. Paser", "Paser", "Balikpapan", "Penajam", "tidak tahu", "Grogot Kota"]
+UNRESOLVABLE_KECAMATAN = ["", "-", "Kab. Paser", "Paser", "Balikpapan", "Penajam", "tidak tahu", "Samarinda"]
 # Where complaints come from: roughly the population (Tanah Grogot and Long Ikis are the largest).
 KECAMATAN_WEIGHTS = {
     "64.01.01": 7, "64.01.02": 3, "64.01.03": 9, "64.01.04": 23, "64.01.05": 9,
@@ -294,6 +294,7 @@ def generate(*, scale: float = 1.0, seed: int = 20261128) -> Complaints:
         kode = rng.choices(kecamatan_codes, kecamatan_weights)[0]
         kategori = rng.choices(kategori_names, kategori_weights)[0]
         nama_desa = rng.choice(desa[kode])
+        typed = rng.choice(UNRESOLVABLE_KECAMATAN) if index in unresolvable else rng.choice(KECAMATAN_SPELLINGS[kode])
         slots = {"desa": nama_desa, "tempat": rng.choice(_TEMPAT), "bulan": rng.choice(_BULAN), "n": rng.randint(2, 9)}
         judul_template, isi_template = rng.choice(_TEMPLATES[kategori])
         isi = isi_template.format(**slots) + rng.choice(_PENUTUP).format(**slots)
@@ -305,7 +306,7 @@ def generate(*, scale: float = 1.0, seed: int = 20261128) -> Complaints:
             kategori=kategori,
             kategori_typed=rng.choice(KATEGORI_VARIANTS[kategori]) if index in kategori_variant else kategori,
             kode_kecamatan=kode,
-            kecamatan_typed=rng.choice(UNRESOLVABLE_KECAMATAN) if index in unresolvable else rng.choice(KECAMATAN_SPELLINGS[kode]),
+            kecamatan_typed=typed,
             # Desa: often left empty; else as typed, sometimes with a prefix or in capitals.
             desa_typed=rng.choice(["", "", nama_desa, nama_desa, nama_desa.upper(), f"Desa {nama_desa}", nama_desa.lower()]),
             resolvable=index not in unresolvable,

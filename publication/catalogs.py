@@ -147,9 +147,7 @@ def _entries(manifest: Mapping[str, Any], catalog: Catalog) -> list[PublicationE
     by_id = {entry.id: entry for entry in catalog.publications}
     missing = [pid for pid in manifest.get("publications", []) if pid not in by_id]
     if missing:
-        raise ValueError(
-            f"release {manifest.get('release_id')}: publication(s) {', '.join(missing)} are not in the catalog"
-        )
+        raise ValueError(f"release {manifest.get('release_id')}: publication(s) {', '.join(missing)} are not in the catalog")
     return [by_id[pid] for pid in manifest.get("publications", [])]
 
 
@@ -288,12 +286,17 @@ def _primary_key(entry: PublicationEntry, table: pa.Table) -> list[str] | None:
     """The cell columns (+ tahun) when they identify every row of this release's data, else None.
 
     The catalog names a publication's cells only in `small_cells`; other tables are keyed by their
-    text columns. The key is declared only when the data proves it, so the package never lies.
+    code and category columns (text columns other than `nama_*`, which follow their codes, and
+    `satuan`). The key is declared only when the data proves it, so the package never lies.
     """
     if entry.spec.small_cells is not None:
         key = list(entry.spec.small_cells.cell)
     else:
-        key = [f.name for f in table.schema if _field_type(f.type)[0] == "string"]
+        key = [
+            f.name
+            for f in table.schema
+            if _field_type(f.type)[0] == "string" and not f.name.startswith("nama_") and f.name != "satuan"
+        ]
     if "tahun" in table.column_names and "tahun" not in key:
         key.append("tahun")
     if not key or any(name not in table.column_names or table[name].null_count for name in key):

@@ -4,7 +4,8 @@ The document has three blocks:
 - `satu_data`: the Satu Data Indonesia metadata fields of the publication (judul, definisi, ...), plus
   the fixed facts of this platform: `tipe_instansi` 'daerah-kabupaten' and `kode_wilayah` '64.01' (Paser);
 - `penyajian`: how the data is presented for the region: tingkat_penyajian, cakupan, tahun_tersedia
-  (taken from the data's `tahun` column, not typed by hand) and penjelasan_kolom for every column;
+  (taken from the data's `tahun` column, not typed by hand) and penjelasan_kolom for every column
+  (the catalog's `columns:`, or the automatic text of a column a gate adds: `disembunyikan`);
 - `distribusi`: the released files (name, format, rows, bytes, sha256).
 """
 

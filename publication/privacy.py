@@ -70,11 +70,17 @@ PROVINCE_CODES = frozenset(
     }
 )  # fmt: skip
 
-# Vectorised prefilter (RE2): 16 digits with up to 3 separators between any two; scientific notation with
-# a 15/16-digit magnitude; a run of 32+ hex characters. A superset of the findings: candidates only.
-SEPARATORS = " .-"
-_PREFILTER = r"\d(?:[ .\-]{0,3}\d){15}|\d[.,]\d*[eE]\+?0*1[345]|[0-9A-Fa-f]{32}"
+# Vectorised prefilter (RE2, no look-behind): a province code after a non-digit, then 14 more digits with up
+# to 3 separators between any two; scientific notation with a 14-16-digit magnitude; a run of 32+ hex
+# characters. A superset of the findings: it only picks the candidate cells checked in Python.
+_PROVINCE_RE = "(?:" + "|".join(rf"{code[0]}[ .\-]{{0,3}}{code[1]}" for code in sorted(PROVINCE_CODES)) + ")"
+_PREFILTER = (
+    r"(?:^|[^0-9])" + _PROVINCE_RE + r"(?:[ .\-]{0,3}[0-9]){14}"
+    r"|[0-9][.,][0-9]*[eE]\+?0*1[345]"
+    r"|[0-9A-Fa-f]{32}"
+)
 _DIGIT_RUN = re.compile(r"\d+(?:[ .\-]{1,3}\d+)*")
+_DIGITS = re.compile(r"\d+")
 _SCIENTIFIC = re.compile(r"(?<![\d.,])(\d{1,3})[.,](\d+)[eE]\+?(\d{1,3})(?![\d])")
 _HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
 DIGEST_LENGTHS = {32: "MD5", 40: "SHA-1", 64: "SHA-256"}
@@ -163,12 +169,18 @@ def mask_nik(digits: str) -> str:
 def _nik_candidates(text: str) -> Iterator[str]:
     """Every 16-digit run in `text` that is a whole digit group or a whole sequence of separated groups."""
     for run in _DIGIT_RUN.finditer(text):
-        groups = re.findall(r"\d+", run.group())
+        value = run.group()
+        if len(value) < 16:  # separators included: too short to hold 16 digits
+            continue
+        groups = _DIGITS.findall(value)
+        lengths = [len(group) for group in groups]
+        if sum(lengths) < 16:
+            continue
         # A NIK may sit next to another number ('6401... 0812...'): try every sequence of whole groups.
         for start in range(len(groups)):
             total = 0
             for stop in range(start, len(groups)):
-                total += len(groups[stop])
+                total += lengths[stop]
                 if total == 16:
                     yield "".join(groups[start : stop + 1])
                 if total >= 16:
@@ -454,6 +466,18 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
     cells = {key for key, flag in zip(keys, suppressed, strict=True) if flag}
     log.info("suppressed %d cell(s): %d primary, %d complementary", len(cells), primary, complementary)
     return SuppressionResult(result, cells, primary, complementary)
+
+
+def read_json_as_text(path: Path) -> pa.Table:
+    """A published JSON file (an array of records) read back with every value as its JSON text."""
+    import json
+
+    records = json.loads(path.read_text(encoding="utf-8"))
+    names: list[str] = []
+    for record in records:
+        names += [name for name in record if name not in names]
+    columns = {name: [None if record.get(name) is None else str(record[name]) for record in records] for name in names}
+    return pa.table({name: pa.array(values, type=pa.string()) for name, values in columns.items()})
 
 
 def read_csv_as_text(path: Path) -> pa.Table:

@@ -41,7 +41,16 @@ from ingestion.durable import fsync_dir, fsync_file, fsync_tree, json_bytes, sha
 from ingestion.zones import Zones
 from publication.errors import GateFailed, ReleaseError, SuiteError
 from publication.metadata import build_metadata, check_metadata, distribution_entry
-from publication.privacy import SUPPRESSED_COLUMN, SUPPRESSED_COLUMN_DOC, keys_from_manifest, read_csv_as_text, scan, suppress
+from publication.catalogs import write_json, write_release_catalogs
+from publication.privacy import (
+    SUPPRESSED_COLUMN,
+    SUPPRESSED_COLUMN_DOC,
+    keys_from_manifest,
+    read_csv_as_text,
+    read_json_as_text,
+    scan,
+    suppress,
+)
 from publication.quality import ValidationReport, render_quality_report, suite_path_for, validate_table
 
 log = logging.getLogger(__name__)
@@ -203,11 +212,17 @@ def _suppress_small_cells(
     return dataclasses.replace(entry, spec=entry.spec.model_copy(update={"columns": columns})), result.table
 
 
-def _privacy_scan(entry: PublicationEntry, table: pa.Table, parquet_path: Path, csv_path: Path, record: dict[str, Any]) -> None:
-    """Scan exactly what is published: the table, and the written CSV re-read as text (to be sure)."""
+def _privacy_scan(
+    entry: PublicationEntry, table: pa.Table, parquet_path: Path, text_paths: list[Path], record: dict[str, Any]
+) -> None:
+    """Scan exactly what is published: the table, and the written CSV and JSON re-read as text (to be sure)."""
     findings = scan(table, parquet_path.name, entry.spec.small_cells)
     seen = {(finding.column, finding.row, finding.kind) for finding in findings}
-    findings += [f for f in scan(read_csv_as_text(csv_path), csv_path.name, None) if (f.column, f.row, f.kind) not in seen]
+    for path in text_paths:
+        as_text = read_csv_as_text(path) if path.suffix == ".csv" else read_json_as_text(path)
+        found = [f for f in scan(as_text, path.name, None) if (f.column, f.row, f.kind) not in seen]
+        seen |= {(f.column, f.row, f.kind) for f in found}
+        findings += found
     record["failures"] += [f"{entry.id}: privacy: {finding.describe()}" for finding in findings]
 
 
@@ -252,7 +267,9 @@ def _stage_publication(
         pq.write_table(table, parquet_path)
     fsync_file(parquet_path)
     write_csv(table, csv_path)
-    _privacy_scan(entry, table, parquet_path, csv_path, privacy)
+    json_path = candidate / f"{pid}.json"
+    write_json(table, json_path)
+    _privacy_scan(entry, table, parquet_path, [csv_path, json_path], privacy)
 
     quality: list[str] = []
     report = None
@@ -266,12 +283,31 @@ def _stage_publication(
         quality += [f"{pid}: quality: {outcome.describe()}" for outcome in report.failures()]
 
     problems = [f"{pid}: metadata: {problem}" for problem in check_metadata(entry, table.column_names)]
-    distribution = [distribution_entry(path, table.num_rows) for path in (csv_path, parquet_path)]
+    distribution = [distribution_entry(path, table.num_rows) for path in (csv_path, json_path, parquet_path)]
     _write_json(
         candidate / f"{pid}.metadata.json",
         build_metadata(entry, table, distribution=distribution, release_id=release_id, build_id=build["build_id"]),
     )
     return quality, problems, report, table.num_rows
+
+
+def _releasable(catalog: Catalog, build_dir: Path, build: dict[str, Any]) -> tuple[list[PublicationEntry], list]:
+    """The publications this build can release, and (entry, reason) for those still waiting for data.
+
+    A publication whose mart is absent because the build left out one of its source datasets (no
+    batch yet: an agency that has not delivered) waits; a mart absent while its sources were built
+    is a broken build, and its gate fails in `_stage_publication`.
+    """
+    excluded = set(build.get("excluded_datasets") or [])
+    ready, waiting = [], []
+    for entry in catalog.publications:
+        mart = build_dir / "marts" / f"{entry.spec.model}.parquet"
+        missing = sorted(excluded & {f"{entry.agency.code}__{name}" for name in entry.spec.sources})
+        if not mart.is_file() and missing:
+            waiting.append((entry, f"no batch yet for {', '.join(missing)}, so mart {entry.spec.model} was not built"))
+        else:
+            ready.append(entry)
+    return ready, waiting
 
 
 def _reject(zones: Zones, candidate: Path, release_id: str) -> Path:
@@ -305,9 +341,11 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
                 state = "current" if released["current"] else "not current; use rollback to re-point"
                 log.info("build %s is already release %s (%s): nothing new", build_id, released["release_id"], state)
                 return None
-        publications = catalog.publications
+        publications, waiting = _releasable(catalog, build_dir, build)
+        for entry, reason in waiting:
+            log.warning("%s is not in this release: %s", entry.id, reason)
         if not publications:
-            log.warning("the catalog declares no publications: nothing to release")
+            log.warning("no publication can be released from build %s: nothing to release", build_id)
             return None
 
         # Leftover candidates were never published (a crash, or audit without publish); only we write here.
@@ -331,7 +369,7 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
                 entry, build_dir, build, candidate, previous, release_id, privacy
             )
             if count is not None:
-                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.parquet"] = count
+                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = count
             gates["quality"][entry.id] = "fail" if quality else "pass"
             gates["metadata"][entry.id] = "fail" if metadata else "pass"
             gates["privacy"][entry.id] = "not run" if not privacy else "fail" if privacy["failures"] else "pass"
@@ -363,6 +401,9 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
             "failures": failures,
             "passed": not failures,
         }
+        if not failures:
+            # The catalogs describe exactly these files; written before manifest.json, so its sha256 list covers them.
+            manifest["files"].update(write_release_catalogs(candidate, manifest, catalog))
         _write_json(candidate / "manifest.json", manifest)
         fsync_tree(candidate)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.catalog import REPO_ROOT
+from ingestion.catalog import DEFAULT_CATALOG_DIR, REPO_ROOT, load_catalog
 from ingestion.zones import Zones
 
 MART = "jumlah_sekolah_per_kecamatan"
@@ -83,6 +83,10 @@ def write_build(
                 "build_id": build_id,
                 "inputs": {"disdik__sekolah": list(batches)},
                 "marts": {MART: {"rows": table.num_rows, "sha256": digest}},
+                # Only the school list has been delivered: the other agencies' publications wait.
+                "excluded_datasets": sorted(
+                    entry.id for entry in load_catalog(DEFAULT_CATALOG_DIR).datasets if entry.id != "disdik__sekolah"
+                ),
             }
         )
     )

@@ -62,7 +62,10 @@ def test_a_passing_mart_is_published(zones: Zones, catalog: Catalog, make_build)
     for name in (
         f"{PUB}.csv",
         f"{PUB}.parquet",
+        f"{PUB}.json",
         f"{PUB}.metadata.json",
+        "data.json",
+        "datapackage.json",
         f"validation/{PUB}.json",
         "validation/index.html",
     ):
@@ -74,7 +77,8 @@ def test_a_passing_mart_is_published(zones: Zones, catalog: Catalog, make_build)
     assert (folder / f"{PUB}.parquet").read_bytes() == (
         build / "marts" / "jumlah_sekolah_per_kecamatan.parquet"
     ).read_bytes()
-    assert manifest["passed"] is True and manifest["gates"] == {"quality": {PUB: "pass"}, "metadata": {PUB: "pass"}}
+    assert manifest["passed"] is True
+    assert manifest["gates"] == {"quality": {PUB: "pass"}, "metadata": {PUB: "pass"}, "privacy": {PUB: "pass"}}
     assert manifest["source_batches"] == {"disdik__sekolah": ["20261127T000000000000Z-abcdef01"]}
     assert manifest["code_version"]
     assert not list(zones.releases.glob("_tmp-*"))
@@ -87,7 +91,7 @@ def test_a_passing_mart_is_published(zones: Zones, catalog: Catalog, make_build)
 
     metadata = json.loads((folder / f"{PUB}.metadata.json").read_text())
     assert metadata["release_id"] == rid and metadata["penyajian"]["tahun_tersedia"] == [2019]
-    assert {d["file"] for d in metadata["distribusi"]} == {f"{PUB}.csv", f"{PUB}.parquet"}
+    assert {d["file"] for d in metadata["distribusi"]} == {f"{PUB}.csv", f"{PUB}.json", f"{PUB}.parquet"}
     page = (folder / "validation" / "index.html").read_text()
     assert PUB in page and not re.search(r"https?://", page)
 
@@ -132,7 +136,7 @@ def test_a_failing_expectation_blocks_the_release(zones: Zones, catalog: Catalog
 
 
 def test_a_missing_metadata_field_blocks_the_release(zones: Zones, catalog: Catalog, make_build) -> None:
-    path, agency_file = next(iter(catalog.files.items()))
+    path, agency_file = next((p, f) for p, f in catalog.files.items() if p.stem == "disdik")
     pub = agency_file.publications["jumlah_sekolah_per_kecamatan"]
     broken = pub.model_copy(update={"metadata": pub.metadata.model_copy(update={"walidata": ""})})
     broken_catalog = Catalog(

@@ -2,6 +2,9 @@
 -- (Muara Samu and Batu Engau are swapped), so the code is mapped through the crosswalk, never
 -- by position. A code the crosswalk does not know keeps its row, with kode_kecamatan null and
 -- is_kecamatan_unmapped true: it is counted (and fails a test), never silently dropped.
+-- The conformance columns every int_<entity>_wilayah_mapped model carries (kode_desa, kode_kecamatan,
+-- metode_pemetaan, is_wilayah_unmapped) are here too, for rpt_wilayah_tidak_terpetakan; the
+-- crosswalk is used rather than conform_wilayah() because a school's only region is its Kemdikbud code.
 with
 
 sekolah as (
@@ -20,6 +23,7 @@ mapped as (
     select
         ---------- ids
         sekolah.npsn,
+        cast(null as varchar) as kode_desa,
         kecamatan_crosswalk.kode_kecamatan,
         sekolah.kode_kecamatan_kemdikbud,
 
@@ -33,6 +37,7 @@ mapped as (
         end as status_sekolah,
         kecamatan_crosswalk.nama_kecamatan,
         sekolah.nama_kecamatan_kemdikbud,
+        case when kecamatan_crosswalk.kode_kecamatan is not null then 'kode_kemdikbud' end as metode_pemetaan,
         sekolah.alamat,
 
         ---------- numerics
@@ -42,6 +47,7 @@ mapped as (
 
         ---------- booleans
         kecamatan_crosswalk.kode_kecamatan is null as is_kecamatan_unmapped,
+        kecamatan_crosswalk.kode_kecamatan is null as is_wilayah_unmapped,
 
         ---------- meta
         sekolah._batch_id,
