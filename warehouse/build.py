@@ -455,6 +455,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             "tests": tests,
             "marts": _mart_files(tmp_dir / MARTS_DIR),
             "unmapped": unmapped,
+            "excluded_datasets": sorted(entry.id for entry in catalog.datasets if entry.id not in inputs),
             "started_at": started_at.isoformat(),
             "finished_at": finished_at.isoformat(),
             "seconds": round((finished_at - started_at).total_seconds(), 3),
