@@ -81,7 +81,7 @@ API_PREFIX = "/api/v1"
 DATASETS = ("puskesmas", "balita", "imunisasi", "pengukuran", "kunjungan")
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
-STORE_VERSION = 1  # bump when the generator changes, so write_demo rewrites an older store
+STORE_VERSION = 2  # bump when the generator changes, so write_demo rewrites an older store
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 TANGGAL_REFERENSI = dt.date(2026, 6, 30)  # the date the demo data describes (dbt var tanggal_referensi)
@@ -170,8 +170,9 @@ def load_puskesmas() -> list[dict]:
             "kode_puskesmas": f"P{kecamatan.replace('.', '')}{per_kecamatan[kecamatan]:02d}",
             "nama_puskesmas": row["nama"],
             "kode_kecamatan": kecamatan,
-            "lintang": float(row["latitude"]),
-            "bujur": float(row["longitude"]),
+            # The system stores coordinates as DECIMAL(10,7) (about 1 cm): the seed's 16 decimals do not survive.
+            "lintang": round(float(row["latitude"]), 7),
+            "bujur": round(float(row["longitude"]), 7),
             "keterangan": row["deskripsi"],
             "updated_at": _iso(PUSKESMAS_UPDATED_AT),
             "_style": DESA_STYLE.get(row["id_seed"], "kemendagri"),
@@ -230,8 +231,9 @@ def cakupan_desa(seed: int, kode_desa: str) -> float:
 
 
 def prevalensi_kecamatan(seed: int, kode_kecamatan: str) -> float:
-    """The share of a kecamatan's children under five who are stunted (0.15-0.25)."""
-    return 0.15 + 0.10 * _unit_share(seed, f"stunting:{kode_kecamatan}")
+    """The share of a kecamatan's children under five who are stunted for good (0.13-0.22); with the 3% whose
+    status flips in one round, measured stunting comes out at about 15-25% per kecamatan."""
+    return 0.13 + 0.09 * _unit_share(seed, f"stunting:{kode_kecamatan}")
 
 
 def _desa_as_typed(rng: random.Random, style: str, kode: str, desa: dict[str, dict]) -> str:
@@ -376,7 +378,7 @@ def _measurements(rng: random.Random, seed: int, nik: str, sex: str, kode_desa: 
         if months >= 60:
             continue
         age = (day - born).days / 30.4375
-        z_tb = _z_for(rng, stunted if rng.random() < 0.93 else not stunted)
+        z_tb = _z_for(rng, stunted if rng.random() < 0.97 else not stunted)
         median_tb = _median(_MEDIAN_TB, sex, age)
         tinggi = round(median_tb * (1 + 0.037 * z_tb), 1)
         berat = round(_median(_MEDIAN_BB, sex, age) * (1 + 0.11 * (0.6 * z_tb + rng.gauss(0, 0.7))), 1)
@@ -616,6 +618,17 @@ def query_page(path: Path, dataset: str, *, limit: int = DEFAULT_LIMIT, cursor: 
     data = [dict(zip(columns, row[1:], strict=True)) for row in rows]
     next_cursor = _encode_cursor(rows[-1][-1], rows[-1][0]) if more else None
     return {"data": data, "next_cursor": next_cursor, "count": len(data)}
+
+
+def read_feed(zones: Zones, dataset: str, *, updated_since: str | None = None) -> list[dict]:
+    """Every record the API serves for `dataset` (all pages), in feed order: what a client sees."""
+    path, records, cursor = store_path(zones), [], None
+    while True:
+        page = query_page(path, dataset, limit=MAX_LIMIT, cursor=cursor, updated_since=updated_since)
+        records += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return records
 
 
 def make_handler(path: Path, token: str) -> type[BaseHTTPRequestHandler]:

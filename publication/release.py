@@ -42,6 +42,7 @@ from ingestion.zones import Zones
 from publication.errors import GateFailed, ReleaseError, SuiteError
 from publication.metadata import build_metadata, check_metadata, distribution_entry
 from publication.catalogs import write_json, write_release_catalogs
+from publication.portal import render_portal
 from publication.privacy import (
     SUPPRESSED_COLUMN,
     SUPPRESSED_COLUMN_DOC,
@@ -402,8 +403,14 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
             "passed": not failures,
         }
         if not failures:
-            # The catalogs describe exactly these files; written before manifest.json, so its sha256 list covers them.
+            # The catalogs and the portal describe exactly these files; written before manifest.json,
+            # so its sha256 list covers them and they move with the release in its one rename.
             manifest["files"].update(write_release_catalogs(candidate, manifest, catalog))
+            render_portal(candidate, manifest, catalog)
+            for path in sorted((candidate / "portal").rglob("*")):
+                if path.is_file():
+                    manifest["files"][path.relative_to(candidate).as_posix()] = _file_entry(path, None)
+            manifest["files"] = dict(sorted(manifest["files"].items()))
         _write_json(candidate / "manifest.json", manifest)
         fsync_tree(candidate)
 
