@@ -124,3 +124,13 @@ def execute(uri: str, statements: list[str], *, tables: Mapping[str, pa.Table] |
         con.execute("DETACH target")
     finally:
         con.close()
+
+
+def read_table(uri: str, sql: str) -> pa.Table:
+    """Run a DuckDB query against the attached target (`target.<table>`) and return the result."""
+    con = duckdb.connect()
+    try:
+        _attach(con, uri)
+        return con.execute(sql).fetch_arrow_table()
+    finally:
+        con.close()

@@ -320,7 +320,10 @@ def _drop_repeats(
     if repeated:
         same = " AND ".join(f"later.{v} IS NOT DISTINCT FROM first.{v}" for v in values)
         key_match = " AND ".join(f"later.{k} IS NOT DISTINCT FROM first.{k}" for k in keys)
-        ranked = f"(SELECT *, row_number() OVER (PARTITION BY {key_list} ORDER BY _source_row) AS _n FROM {source})"
+        # The copy that stays: with a cursor, the newest version (a late correction wins over the record
+        # it corrects, whatever order the source listed them in); else the first in the delivery.
+        order = f"{ident(cursor)} DESC NULLS LAST, _source_row" if cursor else "_source_row"
+        ranked = f"(SELECT *, row_number() OVER (PARTITION BY {key_list} ORDER BY {order}) AS _n FROM {source})"
         con.execute(f"""
             CREATE TEMP TABLE repeats AS
             WITH ranked AS (SELECT * FROM {ranked} WHERE ({key_list}) IN (

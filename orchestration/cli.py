@@ -105,7 +105,10 @@ def _quarantine_lines(zones: Zones, entry: DatasetEntry, manifest: dict) -> list
         rows = pq.read_table(path, columns=["_source_row", "_column", "_reason"]).to_pylist()
     except (OSError, KeyError, ValueError) as exc:
         return [f"(cannot read {_rel(zones, path)}: {exc})"]
-    lines = [f"row {r['_source_row']}, column {r['_column']}: {r['_reason']}" for r in rows[:QUARANTINE_SHOWN]]
+    lines = [
+        (f"row {r['_source_row']}, " if r["_source_row"] is not None else "") + f"column {r['_column']}: {r['_reason']}"
+        for r in rows[:QUARANTINE_SHOWN]
+    ]
     if len(rows) > QUARANTINE_SHOWN:
         lines.append(f"... and {len(rows) - QUARANTINE_SHOWN} more in {_rel(zones, path)}")
     return lines
@@ -130,7 +133,8 @@ def _dataset_summary(zones: Zones, run: object) -> list[str]:
             continue
         new_ids = set(task.value or [])
         for manifest in (m for m in manifests if m["batch_id"] in new_ids):
-            source = manifest.get("source", {}).get("path", "?")
+            block = manifest.get("source", {})
+            source = block.get("path") or block.get("label") or block.get("kind", "?")
             lines.append(f"  {entry.id}: new batch {manifest['batch_id']} from {source}")
             lines.append(
                 f"    rows in {manifest['rows_in']}, loaded {manifest['rows_loaded']}, "
@@ -140,14 +144,32 @@ def _dataset_summary(zones: Zones, run: object) -> list[str]:
     return lines
 
 
-def _gate_line(manifest: dict) -> str:
-    gates = manifest.get("gates", {})
-    checks = "; ".join(
-        f"{gate} {', '.join(f'{pub} {result}' for pub, result in sorted(results.items()))}"
-        for gate, results in sorted(gates.items())
-    )
-    verdict = "passed" if manifest.get("passed") else "FAILED"
-    return f"Gate: {verdict}" + (f" ({checks})" if checks else "")
+def _gate_lines(manifest: dict) -> list[str]:
+    """`Gate: passed|FAILED`, then one line per publication with each gate's result."""
+    by_publication: dict[str, list[str]] = {}
+    for gate, results in sorted(manifest.get("gates", {}).items()):
+        for pub, result in sorted(results.items()):
+            by_publication.setdefault(pub, []).append(f"{gate} {result}")
+    suppression = (manifest.get("privacy") or {}).get("suppression") or {}
+    lines = ["Gate: " + ("passed" if manifest.get("passed") else "FAILED")]
+    for pub, results in sorted(by_publication.items()):
+        cells = suppression.get(pub, {}).get("cells")
+        hidden = f" ({cells} small cell(s) suppressed)" if cells else ""
+        lines.append(f"  {pub}: {', '.join(results)}{hidden}")
+    return lines
+
+
+def _unmapped_lines(zones: Zones) -> list[str]:
+    from warehouse.build import current_build
+
+    build = current_build(zones) or {}
+    rows = [row for row in build.get("unmapped", []) if row.get("jumlah_tidak_terpetakan")]
+    if not rows:
+        return []
+    lines = ["Records whose region could not be mapped (reported, left out of every region's figures):"]
+    lines += [f"  {row['dataset']}: {row['jumlah_tidak_terpetakan']} of {row['jumlah_baris']} "
+              f"({row['persen_tidak_terpetakan']} %)" for row in rows]
+    return lines + [""]
 
 
 def _release_summary(zones: Zones, run: object) -> list[str]:
@@ -159,11 +181,13 @@ def _release_summary(zones: Zones, run: object) -> list[str]:
     if published is not None and published.state == "success":
         release_id = str(published.value)
         manifest = current if current and current.get("release_id") == release_id else {"passed": True}
+        portal = zones.releases / release_id / "portal" / "index.html"
         return [
-            _gate_line(manifest),
+            *_gate_lines(manifest),
             f"Release: {release_id}",
             f"  at {zones.releases / release_id}",
             f"  releases/current -> {release_id}",
+            *([f"  portal: {portal}"] if portal.is_file() else []),
         ]
     if current:
         return [f"No change: release {current.get('release_id')} is current ({zones.releases / 'current'})"]
@@ -215,6 +239,8 @@ def _run_chain_and_report(args: argparse.Namespace, zones: Zones) -> int:
     for line in _dataset_summary(zones, run):
         print(line)
     print()
+    for line in _unmapped_lines(zones):
+        print(line)
     if not run.ok:
         for outcome in run.failed:
             for task_id, error in outcome.errors.items():

@@ -406,21 +406,21 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         command = ["build"]
         fingerprint = code_fingerprint()
         rebuild_from = _incremental_base(current, catalog, inputs, fingerprint, force)
-        if rebuild_from is not None:
-            current_dir = (warehouse_dir / "current").resolve()
-            _copy_previous(current_dir, tmp_dir)
-            # Views in the copy read the previous build's raw links and marts: point them at this build's.
-            _repoint_external_views(database, current_dir, tmp_dir)
-            selected = sorted(f"source:raw_{dataset.replace('__', '.', 1)}+" for dataset in rebuild_from)
-            command += ["--select", *selected]
-            log.info("incremental build from %s: only what depends on %s", current["build_id"], ", ".join(sorted(rebuild_from)))
         excluded = _excluded_sources(catalog, inputs)
-        if excluded:
-            log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
-            command += ["--exclude", *excluded]
-        raw_root = link_inputs(zones, catalog, inputs, tmp_dir / "raw")
-        dbt_vars = {"raw_root": str(raw_root), "marts_dir": str(tmp_dir / MARTS_DIR)}
         try:
+            raw_root = link_inputs(zones, catalog, inputs, tmp_dir / "raw")
+            if rebuild_from is not None:
+                current_dir = (warehouse_dir / "current").resolve()
+                _copy_previous(current_dir, tmp_dir)
+                # Views in the copy read the previous build's raw links and marts: point them at this build's.
+                _repoint_external_views(database, current_dir, tmp_dir)
+                command += ["--select", *sorted(f"source:raw_{dataset.replace('__', '.', 1)}+" for dataset in rebuild_from)]
+                log.info("incremental build from %s: only what depends on %s", current["build_id"],
+                         ", ".join(sorted(rebuild_from)))
+            if excluded:
+                log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
+                command += ["--exclude", *excluded]
+            dbt_vars = {"raw_root": str(raw_root), "marts_dir": str(tmp_dir / MARTS_DIR)}
             result = run_dbt(command, database=database, work_dir=tmp_dir, dbt_vars=dbt_vars)
         except BaseException:
             tmp_dir.rename(builds_dir / f"_failed-{build_id}")

@@ -7,9 +7,13 @@ one release with every publication, the portal and the catalogs. Then a second r
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import socket
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -24,31 +28,42 @@ NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
 PERSONAL_COLUMN = re.compile(r"(^|_)(nik|kk|no_kk|nama_lengkap|nama_pelapor|tanggal_lahir|tgl_lahir)($|_)")
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Zones, str, str]:
-    root = tmp_path_factory.mktemp("demo") / "data"
-    root.mkdir()
-    saved = {key: os.environ.get(key) for key in ("SATUDATA_DATA_DIR", CATALOG_DIR_ENV, "SATUDATA_DEMO_API_PORT")}
-    os.environ.update({"SATUDATA_DATA_DIR": str(root), CATALOG_DIR_ENV: str(DEFAULT_CATALOG_DIR),
-                       "SATUDATA_DEMO_API_PORT": "0"})
-    try:
-        import io
-        from contextlib import redirect_stderr, redirect_stdout
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-        out, err = io.StringIO(), io.StringIO()
+
+def _run_demo(root: Path, port: int) -> tuple[int, str, str]:
+    """`satudata run --demo --scale SCALE` on `root`, the Dinkes API on `port` (the same in every run:
+    the API's address is part of its deliveries' identity, as a real agency's URL would be)."""
+    env = {"SATUDATA_DATA_DIR": str(root), CATALOG_DIR_ENV: str(DEFAULT_CATALOG_DIR), "SATUDATA_DEMO_API_PORT": str(port)}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    out, err = io.StringIO(), io.StringIO()
+    try:
         with redirect_stdout(out), redirect_stderr(err):
             code = main(["run", "--demo", "--scale", SCALE])
-        assert code == 0, out.getvalue()[-6000:] + err.getvalue()[-6000:]
-        return Zones(root), out.getvalue(), err.getvalue()
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    return code, out.getvalue(), err.getvalue()
 
 
-def test_every_publication_is_released_and_verifiable(demo_run: tuple[Zones, str, str], catalog: Catalog) -> None:
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Zones, str, int]:
+    root = tmp_path_factory.mktemp("demo") / "data"
+    root.mkdir()
+    port = _free_port()
+    code, out, err = _run_demo(root, port)
+    assert code == 0, out[-6000:] + err[-6000:]
+    return Zones(root), out, port
+
+
+def test_every_publication_is_released_and_verifiable(demo_run: tuple[Zones, str, int], catalog: Catalog) -> None:
     zones, out, _ = demo_run
     release = zones.releases / "current"
     manifest = json.loads((release / "manifest.json").read_text())
@@ -65,7 +80,7 @@ def test_every_publication_is_released_and_verifiable(demo_run: tuple[Zones, str
     assert "Release:" in out
 
 
-def test_no_open_file_holds_a_personal_identifier(demo_run: tuple[Zones, str, str], catalog: Catalog) -> None:
+def test_no_open_file_holds_a_personal_identifier(demo_run: tuple[Zones, str, int], catalog: Catalog) -> None:
     zones, _, _ = demo_run
     release = zones.releases / "current"
     for entry in catalog.publications:
@@ -76,7 +91,7 @@ def test_no_open_file_holds_a_personal_identifier(demo_run: tuple[Zones, str, st
         assert not NIK_LIKE.search(text.replace(" ", "").replace(".", "").replace("-", "")), entry.id
 
 
-def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zones, str, str]) -> None:
+def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zones, str, int]) -> None:
     zones, out, _ = demo_run
     build = json.loads((zones.warehouse / "current" / "build.json").read_text())
     report = {row["dataset"]: row for row in build["unmapped"]}
@@ -88,27 +103,13 @@ def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zone
     assert "unmapped" in out.lower() or "tidak terpetakan" in out.lower()
 
 
-def test_a_second_run_changes_nothing(demo_run: tuple[Zones, str, str]) -> None:
-    zones, _, _ = demo_run
+def test_a_second_run_changes_nothing(demo_run: tuple[Zones, str, int]) -> None:
+    zones, _, port = demo_run
     before = os.readlink(zones.releases / "current")
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    env = {"SATUDATA_DATA_DIR": str(zones.root), CATALOG_DIR_ENV: str(DEFAULT_CATALOG_DIR), "SATUDATA_DEMO_API_PORT": "0"}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        out = io.StringIO()
-        with redirect_stdout(out), redirect_stderr(io.StringIO()):
-            code = main(["run", "--demo", "--scale", SCALE])
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    assert code == 0
-    assert f"No change: release {before} is current" in out.getvalue()
+    code, out, err = _run_demo(zones.root, port)
+    assert code == 0, out[-4000:] + err[-4000:]
+    assert f"No change: release {before} is current" in out
+    assert "build_warehouse              not_triggered" in out
     assert os.readlink(zones.releases / "current") == before
 
 

@@ -1,0 +1,135 @@
+"""Disdukcapil end to end at a small scale: SIAK (SQLite) -> two incremental loads (the second after births,
+deaths and moves) -> dbt build. The population mart must reconcile with the registry recomputed here in
+Python, and no open mart may hold a NIK, KK, name or birth date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from agency_systems import disdukcapil
+from ingestion.catalog import Catalog
+from ingestion.extract import extract_load
+from ingestion.zones import DATA_DIR_ENV, Zones
+from warehouse.build import build_warehouse
+
+SCALE = 0.02  # ~6,200 residents
+SEED = 11
+REFERENCE = dt.date(2026, 6, 30)  # dbt_project.yml var('tanggal_referensi')
+DIGITS16_RE = re.compile(r"\d{16}")
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterator[dict]:
+    """The demo registry, loaded, changed, loaded again, and built once for the module's tests."""
+    root = tmp_path_factory.mktemp("disdukcapil") / "data"
+    root.mkdir()
+    zones = Zones(root)
+    entry = catalog.dataset("disdukcapil__penduduk")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_ENV, str(root))
+        env = disdukcapil.write_demo(zones, scale=SCALE, seed=SEED)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        uri = env[disdukcapil.CONNECTION_ENV]
+        assert extract_load(entry, zones)
+        disdukcapil.apply_changes(uri, births=25, deaths=30, moves=40, seed=5, at=dt.datetime(2026, 7, 2, 8, 0))
+        assert extract_load(entry, zones)
+        build = build_warehouse(zones, catalog)
+        assert build is not None
+        build_dir = (zones.warehouse / "current").resolve()
+        yield {"zones": zones, "build": build, "build_dir": build_dir,
+               "registry": disdukcapil.read_registry(uri)}
+
+
+def _age_group(born: dt.date) -> str:
+    age = max(REFERENCE.year - born.year - ((REFERENCE.month, REFERENCE.day) < (born.month, born.day)), 0)
+    return "75+" if age >= 75 else f"{age // 5 * 5:02d}-{age // 5 * 5 + 4:02d}"
+
+
+def _query(built: dict, sql: str) -> list[tuple]:
+    with duckdb.connect(str(built["build_dir"] / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _mart(built: dict) -> list[dict]:
+    return pq.read_table(built["build_dir"] / "marts" / "jumlah_penduduk_per_desa.parquet").to_pylist()
+
+
+def test_population_mart_reconciles_with_the_registry(built: dict) -> None:
+    latest = disdukcapil.latest_records(built["registry"])
+    living = latest.filter(pa.compute.equal(latest.column("status"), "HIDUP")).to_pylist()
+    lookup = disdukcapil.stored_code_lookup()
+    expected: Counter = Counter()
+    unmapped = 0
+    for person in living:
+        kode_desa = lookup.get(person["kode_desa"])
+        if kode_desa is None:
+            unmapped += 1
+            continue
+        sex = "Laki-laki" if person["jenis_kelamin"] == "L" else "Perempuan"
+        expected[(kode_desa, sex, _age_group(person["tanggal_lahir"]))] += 1
+
+    rows = _mart(built)
+    total = sum(row["jumlah_penduduk"] for row in rows)
+    assert unmapped > 0 and total == len(living) - unmapped
+    # What the lead's report counts for this dataset, among the living.
+    [(hidup, hidup_unmapped)] = _query(built, "select count(*), count(*) filter (where is_wilayah_unmapped) "
+                                              "from intermediate.int_penduduk_hidup")
+    assert (hidup, hidup_unmapped) == (len(living), unmapped)
+    # Every cell, not just the total: the second batch's deaths, moves and births are in.
+    got = {(row["kode_desa"], row["jenis_kelamin"], row["kelompok_umur"]): row["jumlah_penduduk"] for row in rows}
+    assert got == dict(expected)
+    assert {row["tahun"] for row in rows} == {2026} and {row["satuan"] for row in rows} == {"jiwa"}
+    assert all(row["kode_desa"].startswith(row["kode_kecamatan"] + ".") for row in rows)
+
+
+def test_staging_keeps_one_latest_version_per_resident(built: dict) -> None:
+    latest = disdukcapil.latest_records(built["registry"])
+    statuses = Counter(latest.column("status").to_pylist())
+    got = dict(_query(built, "select status, count(*) from staging.stg_disdukcapil__penduduk group by status"))
+    assert got == dict(statuses)
+    # Both batches were read: the deaths of the second one are the latest version.
+    assert _query(built, "select count(distinct _batch_id) from staging.stg_disdukcapil__penduduk") == [(2,)]
+
+
+def test_no_open_mart_holds_a_nik_kk_name_or_birth_date(built: dict) -> None:
+    registry = built["registry"]
+    names = set(registry.column("nama_lengkap").to_pylist())
+    birth_dates = {born.isoformat() for born in registry.column("tanggal_lahir").to_pylist()}
+    marts = sorted((built["build_dir"] / "marts").glob("*.parquet"))
+    assert "jumlah_penduduk_per_desa.parquet" in {path.name for path in marts}
+    assert "penduduk_pseudonim.parquet" not in {path.name for path in marts}  # restricted: never exported
+    for path in marts:
+        table = pq.read_table(path)
+        for field in table.schema:
+            assert not pa.types.is_date(field.type) and not pa.types.is_timestamp(field.type), (path.name, field)
+            if not pa.types.is_string(field.type):
+                continue
+            for value in set(table.column(field.name).to_pylist()) - {None}:
+                assert not DIGITS16_RE.search(value), (path.name, field.name, value)
+                assert not HEX64_RE.search(value), (path.name, field.name, value)
+                assert value not in names and value not in birth_dates, (path.name, field.name, value)
+
+
+def test_personal_data_stops_at_staging_and_the_restricted_mart_is_pseudonymised(built: dict) -> None:
+    personal = {"nik", "no_kk", "nama_lengkap", "tanggal_lahir"}
+    for relation in ("staging.stg_disdukcapil__penduduk", "intermediate.int_penduduk_wilayah_mapped",
+                     "intermediate.int_penduduk_hidup", "restricted.penduduk_pseudonim"):
+        schema, name = relation.split(".")
+        columns = {row[0] for row in _query(built, f"select column_name from information_schema.columns "
+                                                   f"where table_schema = '{schema}' and table_name = '{name}'")}
+        assert columns and not columns & personal, (relation, columns & personal)
+    rows = _query(built, "select nik_pseudonim, kk_pseudonim, kunci_pseudonim_id from restricted.penduduk_pseudonim")
+    niks = set(built["registry"].column("nik").to_pylist())
+    assert len(rows) == len(niks)
+    assert all(HEX64_RE.fullmatch(nik) and HEX64_RE.fullmatch(kk) and nik not in niks for nik, kk, _ in rows)
+    assert len({key_id for _, _, key_id in rows}) == 1
