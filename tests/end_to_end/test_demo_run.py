@@ -100,7 +100,9 @@ def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zone
     assert report["disdukcapil__penduduk"]["jumlah_tidak_terpetakan"] > 0
     for row in report.values():
         assert row["jumlah_lewat_kode"] + row["jumlah_lewat_nama"] + row["jumlah_tidak_terpetakan"] == row["jumlah_baris"]
-    assert "unmapped" in out.lower() or "tidak terpetakan" in out.lower()
+    penduduk = report["disdukcapil__penduduk"]
+    assert "region could not be mapped" in out
+    assert f"disdukcapil__penduduk: {penduduk['jumlah_tidak_terpetakan']} of {penduduk['jumlah_baris']}" in out
 
 
 def test_a_second_run_changes_nothing(demo_run: tuple[Zones, str, int]) -> None:
