@@ -352,6 +352,8 @@ def _quarantine_conflicts(
 ) -> int:
     """Append the rows that repeat a key with other values to quarantine.parquet; returns how many."""
     first_key = entry.spec.primary_key[0]
+    # With a cursor the newest version is kept (see `_drop_repeats`): the others are older versions.
+    kept = f"newest by {entry.spec.cursor} (kept)" if entry.spec.cursor else "first"
     shown = " || ', ' || ".join(f"{literal(k + ' ')} || '''' || CAST({ident(k)} AS VARCHAR) || ''''"
                                 for k in entry.spec.primary_key)
     where = literal(locate(delivery.label, delivery.sheet) + ", ")
@@ -359,7 +361,7 @@ def _quarantine_conflicts(
     reason = (
         f"{where} || CASE WHEN _source_row IS NULL THEN 'key ' || {shown} ELSE {position} || _source_row END "
         f"|| {literal(f', column {first_key!r} ({query.headers.get(first_key, first_key)}): duplicate ')} || {shown} "
-        f"|| CASE WHEN _first_row IS NULL THEN ' with other values than the first' "
+        f"|| CASE WHEN _first_row IS NULL THEN ' with other values than the {kept}' "
         f"ELSE ', first seen at ' || {position} || _first_row || ' with other values' END"
     )
     names = list(query.column_types)

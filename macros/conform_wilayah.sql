@@ -14,7 +14,10 @@
     `kecamatan_name_column` may hold a kecamatan code or name in any scheme.
 -#}
 {%- set alias = ref('int_wilayah_alias') -%}
-{%- set code = wilayah_code_key('src.' ~ code_column) if code_column else 'cast(null as varchar)' -%}
+{#- A code written with dots is Kemendagri's form: it is never tried as a digits-only code (BPS etc.).
+    The test sits inside the key, not beside the join: an extra join condition makes DuckDB loop. -#}
+{%- set code = ("case when not contains(trim(cast(src." ~ code_column ~ " as varchar)), '.') then "
+               ~ wilayah_code_key('src.' ~ code_column) ~ " end") if code_column else 'cast(null as varchar)' -%}
 {%- set code_as_written = 'trim(cast(src.' ~ code_column ~ ' as varchar))' if code_column else 'cast(null as varchar)' -%}
 {%- set name = wilayah_name_key('src.' ~ name_column) if name_column else 'cast(null as varchar)' -%}
 {%- set kec_code = wilayah_code_key('src.' ~ kecamatan_name_column) if kecamatan_name_column else 'cast(null as varchar)' -%}
@@ -64,7 +67,6 @@ left join {{ alias }} as by_dotted
 left join {{ alias }} as by_code
     on by_code.level = '{{ level }}' and by_code.jenis_alias = 'kode' and not by_code.is_ambiguous
     and by_code.alias = {{ code }}
-    and {{ code_as_written }} not like '%.%'
 left join {{ alias }} as by_scoped_name
     on by_scoped_name.level = '{{ level }}' and by_scoped_name.jenis_alias = 'nama' and not by_scoped_name.is_ambiguous
     and by_scoped_name.scope = coalesce(kec_dotted.kode_kecamatan, kec_code.kode_kecamatan, kec_name.kode_kecamatan)

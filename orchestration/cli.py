@@ -33,7 +33,7 @@ from orchestration.platform import ADMIN_USER, Platform, PlatformError
 log = logging.getLogger(__name__)
 
 OUR_PACKAGES = ("orchestration", "ingestion", "warehouse", "publication", "agency_systems")
-QUARANTINE_SHOWN = 20  # quarantined rows listed per batch; the rest are counted
+QUARANTINE_SHOWN = 5  # quarantined rows listed per batch on the console; the rest are counted
 
 
 def _rel(zones: Zones, path: Path | str) -> str:

@@ -9,6 +9,8 @@
 -- and never used to map, so such a record stays unmapped (and reported) rather than mapped wrong.
 -- Desa names are scoped by kecamatan (scope = kode_kecamatan) and also listed unscoped
 -- (scope = '*') for agencies that give no kecamatan.
+-- A table: conform_wilayah() joins it several times in every mapped model.
+{{ config(materialized='table') }}
 {# (jenis_alias, metode, column) per source of aliases: codes first, then names. #}
 {% set desa_aliases = [
     ('kode', 'kode_kemendagri', 'kode_kemendagri'),
