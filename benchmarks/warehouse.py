@@ -140,6 +140,8 @@ def _measure_raw(root: Path, build_dir: Path) -> dict:
             continue
         compiled_path = compiled_dir / manifest["metadata"]["project_name"] / node["original_file_path"]
         sql = node.get("compiled_code") or compiled_path.read_text()
+        # dbt compiled against the build's temporary directory; the finished build was renamed.
+        sql = sql.replace(f"/_tmp-{build_dir.name}/", f"/{build_dir.name}/")
         materialized = node["config"]["materialized"]
         relation = node["relation_name"]
         if materialized == "view":
@@ -294,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         child_main(args.child[0], args.child[1], args.child[2] if len(args.child) > 2 else None)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for noisy in ("great_expectations", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     scratch = Path(tempfile.mkdtemp(prefix="satudata-bench-warehouse-"))
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
