@@ -41,4 +41,5 @@ bench: venv ## connectors vs raw tools and dlt, warehouse build vs raw DuckDB, g
 	"$(UV)" sync --frozen --group bench
 	"$(UV)" run --group bench python -m benchmarks.connectors $(BENCH_ARGS)
 	"$(UV)" run --group bench python -m benchmarks.warehouse
+	"$(UV)" run --group bench python -m benchmarks.gx_checks
 	"$(UV)" run --group bench python -m benchmarks.latency

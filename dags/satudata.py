@@ -1,6 +1,6 @@
 """The platform's DAGs, generated from the catalog and chained by Assets.
 
-    ingest__<agency>__<dataset>   one per catalog dataset; emits raw__<agency>__<dataset>
+    ingest__<agency>__<dataset>   one per catalog dataset: extract_load >> validate_raw; emits raw__<agency>__<dataset>
     build_warehouse               on any raw asset; emits warehouse
     publish                       on warehouse: audit >> publish; emits release
 
@@ -129,7 +129,7 @@ def _ingest_dag(entry: DatasetEntry, zones: Zones) -> DAG:
         doc_md=f"Loads `{entry.id}` (owner: {entry.spec.owner}) into `raw/{entry.agency.code}/{entry.name}/`.",
     ) as dag:
 
-        @task(task_id="extract_load", outlets=[Asset(entry.raw_asset)])
+        @task(task_id="extract_load")
         def extract_load() -> list[str]:
             """Land every new delivery as a committed batch; skip when there is nothing new."""
             from airflow.sdk.exceptions import AirflowSkipException
@@ -143,7 +143,18 @@ def _ingest_dag(entry: DatasetEntry, zones: Zones) -> DAG:
                 raise AirflowSkipException(f"{entry.id}: nothing new")
             return [manifest["batch_id"] for manifest in manifests]
 
-        extract_load()
+        # The raw asset is emitted here, not by extract_load: "raw data arrived" means it passed the boundary.
+        @task(task_id="validate_raw", outlets=[Asset(entry.raw_asset)])
+        def validate_raw(batch_ids: list[str]) -> list[str]:
+            """Check the new batches with the dataset's raw suite; a failed suite fails at once, naming the checks."""
+            from publication.errors import SuiteError
+            from publication.raw_quality import RawSuiteFailed, validate_new_batches
+
+            with _no_retry_on(RawSuiteFailed, SuiteError):
+                verdicts = validate_new_batches(Zones.from_env(), entry, batch_ids)
+            return [verdict.batch_id for verdict in verdicts]
+
+        validate_raw(extract_load())  # type: ignore[arg-type]  # TaskFlow hands over the XCom at run time
     return dag
 
 

@@ -13,6 +13,14 @@ A suite file is named for the publication it guards (`expectations/<publication_
 (by default its code column), so region codes are checked against the same list `dim_wilayah` is
 built from instead of a copy in the suite.
 
+Raw suites for the agency boundary (`expectations/raw/<agency>__<dataset>.yml`) use the same format;
+`publication.raw_quality` runs them on each landed batch.
+
+Two ways to run a suite: `validate_table` (an in-memory table, GX's pandas engine: published marts of a
+few thousand rows) and `validate_parquet` (a Parquet file; by default GX runs every expectation as SQL
+on an in-memory DuckDB database reading the file, through `publication.gx_duckdb`, so a 10M-row raw
+batch never becomes a pandas frame).
+
 The GX context is EPHEMERAL and built at run time: nothing GX generates (JSON with random ids) is
 written to the repository. `great_expectations` is imported only inside functions (it takes ~5 s).
 """

@@ -64,7 +64,7 @@ def test_one_ingest_dag_per_catalog_dataset(dags: dict, catalog: Catalog) -> Non
     assert set(dags) == expected
     for entry in catalog.datasets:
         dag = dags[entry.ingest_dag_id]
-        assert [task.task_id for task in dag.tasks] == ["extract_load"]
+        assert [task.task_id for task in dag.tasks] == ["extract_load", "validate_raw"]
         assert produced_assets(dag) == {entry.raw_asset}
         assert dag.catchup is False and dag.max_active_runs == 1
 

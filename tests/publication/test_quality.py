@@ -17,6 +17,7 @@ from publication.quality import (
     reference_values,
     render_quality_report,
     suite_path_for,
+    validate_parquet,
     validate_table,
 )
 
@@ -148,3 +149,29 @@ def test_html_report_is_offline_and_escaped() -> None:
     assert not re.search(r"https?://", page)
     assert "<script" not in page and "&lt;script&gt;" in page
     assert "GAGAL" in page and "LULUS" in page
+
+
+def test_a_parquet_mart_gets_the_same_verdicts_on_duckdb_sql(tmp_path: Path) -> None:
+    """The publication suite (in-set from a reference list, regex, compound unique) as SQL on DuckDB."""
+    import pyarrow.parquet as pq
+
+    rows = mart_rows()
+    rows[0]["kode_kecamatan"] = "64.01.99"
+    rows[7]["jumlah_sekolah"] = 0
+    rows.append(dict(rows[3]))
+    path = tmp_path / "mart.parquet"
+    pq.write_table(mart_table(rows), path)
+    on_duckdb = validate_parquet(path, SUITE, engine="duckdb", previous_rows=100)
+    in_memory = validate_table(mart_table(rows), SUITE, previous_rows=100)
+    assert on_duckdb.engine == "duckdb" and in_memory.engine == "pandas"
+    assert [(o.expectation_type, o.success, o.unexpected_count) for o in on_duckdb.results] == [
+        (o.expectation_type, o.success, o.unexpected_count) for o in in_memory.results
+    ]
+    failed = {(o.expectation_type, o.kwargs.get("column")) for o in on_duckdb.failures()}
+    assert failed == {
+        ("expect_column_values_to_be_in_set", "kode_kecamatan"),
+        ("expect_column_values_to_be_between", "jumlah_sekolah"),
+        ("expect_compound_columns_to_be_unique", None),
+    }
+    with pytest.raises(ValueError, match="unknown validation engine 'spark'"):
+        validate_parquet(path, SUITE, engine="spark")
