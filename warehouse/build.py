@@ -303,9 +303,16 @@ def _set_aside_crashed_builds(builds_dir: Path) -> None:
             leftover.rename(target)
 
 
+def _excluded_datasets(inputs: dict[str, list[str]]) -> list[str]:
+    """Datasets of the dbt project with no committed batch (or not in this catalog): their models cannot be built."""
+    from warehouse.sources import project_datasets
+
+    return [dataset for dataset in project_datasets() if dataset not in inputs]
+
+
 def _excluded_sources(catalog: Catalog, inputs: dict[str, list[str]]) -> list[str]:
-    """dbt selectors for datasets with no committed batch yet: their models cannot be built."""
-    return [f"source:raw_{entry.agency.code}.{entry.name}+" for entry in catalog.datasets if entry.id not in inputs]
+    """dbt selectors for the models of datasets with no committed batch."""
+    return [f"source:raw_{dataset.replace('__', '.', 1)}+" for dataset in _excluded_datasets(inputs)]
 
 
 # What the warehouse is made of besides the data: a change here means every model may change.
@@ -455,7 +462,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             "tests": tests,
             "marts": _mart_files(tmp_dir / MARTS_DIR),
             "unmapped": unmapped,
-            "excluded_datasets": sorted(entry.id for entry in catalog.datasets if entry.id not in inputs),
+            "excluded_datasets": _excluded_datasets(inputs),
             "started_at": started_at.isoformat(),
             "finished_at": finished_at.isoformat(),
             "seconds": round((finished_at - started_at).total_seconds(), 3),

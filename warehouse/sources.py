@@ -122,3 +122,18 @@ def stale_sources(catalog: Catalog, models_dir: Path = MODELS_DIR) -> list[Path]
     stale = [path for path, text in rendered.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
     leftovers = [path for path in sorted(models_dir.glob("staging/*/_*__sources.yml")) if path not in rendered]
     return stale + leftovers
+
+
+def project_datasets(models_dir: Path = MODELS_DIR) -> list[str]:
+    """Dataset ids (`<agency>__<dataset>`) of every raw source the dbt project declares.
+
+    A build may run with a smaller catalog than the project knows (one agency's catalog in a test, an
+    agency not configured yet): the sources it has no batches for must still be left out of the build.
+    """
+    ids = []
+    for path in sorted(models_dir.glob("staging/*/_*__sources.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for source in document.get("sources", []):
+            agency = str(source["name"]).removeprefix("raw_")
+            ids += [f"{agency}__{table['name']}" for table in source.get("tables", [])]
+    return sorted(ids)

@@ -11,23 +11,23 @@ tests/orchestration/scheduler_support.py.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ingestion.catalog import CATALOG_DIR_ENV, DEFAULT_CATALOG_DIR
+from ingestion.catalog import CATALOG_DIR_ENV
 from ingestion.zones import Zones
 from orchestration.platform import COMPONENTS, Platform
-from tests.orchestration.scheduler_support import TEST_ENV, PlatformFactory, free_port
+from tests.orchestration.scheduler_support import TEST_ENV, PlatformFactory, free_port, one_dataset
 
 
 @pytest.fixture(scope="session")
 def disdik_catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The catalog with Disdikbud only: the orchestration tests drive its workbook drops."""
+    """The catalog with Disdikbud's school list only: the orchestration tests drive its workbook drops."""
     target = tmp_path_factory.mktemp("catalog-disdik")
-    shutil.copyfile(DEFAULT_CATALOG_DIR / "disdik.yml", target / "disdik.yml")
+    (target / "disdik.yml").write_text(yaml.safe_dump(one_dataset("disdik__sekolah"), sort_keys=False, allow_unicode=True))
     return target
 
 

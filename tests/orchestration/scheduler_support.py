@@ -42,22 +42,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def catalog_variant(target: Path, dataset: str, trigger: dict[str, Any], source: Path = DEFAULT_CATALOG_DIR) -> Path:
-    """A catalog folder in `target` with `dataset`'s agency file only, where `dataset` (agency__name) has another `trigger`.
-
-    One agency keeps the scheduler tests about one dataset: the other agencies' systems are not running there.
-    """
+def one_dataset(dataset: str, source: Path = DEFAULT_CATALOG_DIR) -> dict[str, Any]:
+    """The agency file of `dataset` (agency__name) with that dataset only, and the publications built from it alone."""
     import yaml
 
     agency, name = dataset.split("__", 1)
+    data = yaml.safe_load((source / f"{agency}.yml").read_text(encoding="utf-8"))
+    data["datasets"] = {name: data["datasets"][name]}
+    data["publications"] = {pub: spec for pub, spec in (data.get("publications") or {}).items() if spec["sources"] == [name]}
+    return data
+
+
+def catalog_variant(target: Path, dataset: str, trigger: dict[str, Any], source: Path = DEFAULT_CATALOG_DIR) -> Path:
+    """A catalog folder in `target` with `dataset` (agency__name) alone, with another `trigger`.
+
+    One dataset keeps the scheduler tests about one dataset: the other agencies' systems are not running there.
+    """
+    import yaml
+
+    agency, _ = dataset.split("__", 1)
     target.mkdir(parents=True, exist_ok=True)
-    for path in source.glob(f"{agency}.yml"):
-        text = path.read_text(encoding="utf-8")
-        if path.stem == agency:
-            data = yaml.safe_load(text)
-            data["datasets"][name]["trigger"] = trigger
-            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        (target / path.name).write_text(text, encoding="utf-8")
+    data = one_dataset(dataset, source)
+    next(iter(data["datasets"].values()))["trigger"] = trigger
+    (target / f"{agency}.yml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return target
 
 

@@ -39,18 +39,19 @@ def test_an_invalid_catalog_is_an_error_naming_the_file(capsys: pytest.CaptureFi
     assert "disdik.yml" in err and "agency.name" in err
 
 
-def test_demo_data_does_not_overwrite_a_delivery_without_force(
-    capsys: pytest.CaptureFixture[str], zones: Zones
-) -> None:
-    target = zones.drop("disdik") / "sekolah_2019.xlsx"
-    assert _run(capsys, "demo-data")[0] == 0
-    assert target.is_file()
-    os.utime(target, ns=(0, 0))
-    code, out, _ = _run(capsys, "demo-data")
-    assert code == 0 and "already holds a delivery" in out
-    assert target.stat().st_mtime_ns == 0
-    assert _run(capsys, "demo-data", "--force")[0] == 0
-    assert target.stat().st_mtime_ns != 0
+def test_demo_data_writes_every_agency_system_once(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    from agency_systems.demo import SYSTEMS
+
+    code, out, _ = _run(capsys, "demo-data", "--scale", "0.005")
+    assert code == 0
+    for what in SYSTEMS.values():
+        assert f"ready: {what}" in out
+    assert "AIRFLOW_CONN_DISDUKCAPIL_SIAK=sqlite:" in out and "AIRFLOW_CONN_DPMD_SIPADES=sqlite:" in out
+    assert (zones.drop("disdik") / "sekolah_2019.xlsx").is_file() and list(zones.drop("diskominfo").glob("*.csv"))
+    written = {path: path.stat().st_mtime_ns for path in zones.root.rglob("*") if path.is_file()}
+    assert _run(capsys, "demo-data", "--scale", "0.005")[0] == 0
+    again = {path: path.stat().st_mtime_ns for path in zones.root.rglob("*") if path.is_file()}
+    assert again == written, "the same (scale, seed) rewrites nothing: a second run sees no change"
 
 
 def test_run_publishes_then_reports_no_change(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
@@ -71,9 +72,8 @@ def test_run_publishes_then_reports_no_change(capsys: pytest.CaptureFixture[str]
     assert f"Release: {release_id}" in out
     assert str(zones.releases / release_id) in out
 
-    code, out, err = _run(capsys, "run", "--demo")
+    code, out, err = _run(capsys, "run")
     assert code == 0, out + err
-    assert "already holds a delivery" in out
     assert "disdik__sekolah: nothing new" in out
     assert "build_warehouse              not_triggered" in out
     assert f"No change: release {release_id} is current" in out
