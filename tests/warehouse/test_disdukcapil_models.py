@@ -41,10 +41,13 @@ def built(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterato
             patch.setenv(key, value)
         uri = env[disdukcapil.CONNECTION_ENV]
         assert extract_load(entry, zones)
+        first = build_warehouse(zones, catalog)
+        assert first is not None and first["mode"] == "full"
         disdukcapil.apply_changes(uri, births=25, deaths=30, moves=40, seed=5, at=dt.datetime(2026, 7, 2, 8, 0))
         assert extract_load(entry, zones)
+        # The second build extends the first: only the registry's models, only the changed residents.
         build = build_warehouse(zones, catalog)
-        assert build is not None
+        assert build is not None and build["mode"] == "incremental"
         build_dir = (zones.warehouse / "current").resolve()
         yield {"zones": zones, "build": build, "build_dir": build_dir,
                "registry": disdukcapil.read_registry(uri)}
@@ -133,3 +136,23 @@ def test_personal_data_stops_at_staging_and_the_restricted_mart_is_pseudonymised
     assert len(rows) == len(niks)
     assert all(HEX64_RE.fullmatch(nik) and HEX64_RE.fullmatch(kk) and nik not in niks for nik, kk, _ in rows)
     assert len({key_id for _, _, key_id in rows}) == 1
+
+
+def test_the_incremental_build_equals_a_full_rebuild(built: dict, catalog: Catalog, tmp_path) -> None:
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(built["zones"].root, root, symlinks=True)
+    zones = Zones(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_ENV, str(root))
+        full = build_warehouse(zones, catalog, force=True)
+    assert full is not None and full["mode"] == "full"
+    full_dir = zones.warehouse / "builds" / full["build_id"]
+    for mart in ("jumlah_penduduk_per_desa",):
+        incremental_rows = pq.read_table(built["build_dir"] / "marts" / f"{mart}.parquet").to_pylist()
+        assert pq.read_table(full_dir / "marts" / f"{mart}.parquet").to_pylist() == incremental_rows
+    query = "select * from restricted.penduduk_pseudonim order by nik_pseudonim"
+    with duckdb.connect(str(full_dir / "warehouse.duckdb"), read_only=True) as con:
+        full_rows = con.execute(query).fetchall()
+    assert _query(built, query) == full_rows

@@ -7,12 +7,30 @@
 -- The desa stays as stored (a code in some scheme, or a name); int_penduduk_wilayah_mapped conforms it.
 -- A table, not a view: the pseudonym is computed once, at build time, and nothing that reads this
 -- model needs the pseudonym key.
-{{ config(materialized='table') }}
+-- Incremental: a build that extends the previous one (warehouse/build.py copies it) reads only the
+-- residents the batches committed since carry, and replaces them (delete+insert on the pseudonym).
+{{
+    config(
+        materialized='incremental',
+        unique_key='nik_pseudonim',
+        incremental_strategy='delete+insert',
+    )
+}}
 with
 
 source as (
     select raw_batches.*
     from {{ source('raw_disdukcapil', 'penduduk') }} as raw_batches
+    {% if is_incremental() -%}
+    -- Only residents with a record in a batch newer than the build, but all their versions: a stale
+    -- copy in a late batch must still lose to the newer version an earlier batch brought.
+    where
+        raw_batches.nik in (
+            select changed.nik
+            from {{ source('raw_disdukcapil', 'penduduk') }} as changed
+            where changed._batch_id > (select max(built._batch_id) as latest_batch_id from {{ this }} as built)
+        )
+    {%- endif %}
     qualify row_number() over (
         partition by raw_batches.nik
         order by raw_batches.diubah_pada desc, raw_batches._batch_id desc
