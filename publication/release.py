@@ -39,9 +39,9 @@ import pyarrow.parquet as pq
 from ingestion.catalog import REPO_ROOT, Catalog, PublicationEntry
 from ingestion.durable import fsync_dir, fsync_file, fsync_tree, json_bytes, sha256_file, swap_symlink, write_durably
 from ingestion.zones import Zones
+from publication.catalogs import write_json, write_release_catalogs
 from publication.errors import GateFailed, ReleaseError, SuiteError
 from publication.metadata import build_metadata, check_metadata, distribution_entry
-from publication.catalogs import write_json, write_release_catalogs
 from publication.portal import render_portal
 from publication.privacy import (
     SUPPRESSED_COLUMN,
