@@ -31,10 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-try:  # the plugin base class exists only where dbt-duckdb is installed (always, in this project)
-    from dbt.adapters.duckdb.plugins import BasePlugin
-except ImportError:  # pragma: no cover
-    BasePlugin = object  # type: ignore[assignment,misc]
+from dbt.adapters.duckdb.plugins import BasePlugin
 
 KEY_ENV = "SATUDATA_PSEUDONYM_KEY"
 KEY_ID_ENV = "SATUDATA_PSEUDONYM_KEY_ID"
@@ -120,7 +117,7 @@ def macro_statements(key: PseudonymKey) -> list[str]:
     ]
 
 
-class Plugin(BasePlugin):  # type: ignore[misc,valid-type]
+class Plugin(BasePlugin):
     """dbt-duckdb plugin: defines the pseudonym macros on every connection and cursor dbt opens."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
