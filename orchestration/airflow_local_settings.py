@@ -10,3 +10,9 @@ from __future__ import annotations
 import logging
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+# In the scheduler of a LocalExecutor platform: import the tasks' stacks before the workers fork, so
+# every task process starts with them loaded (orchestration/warm_workers.py).
+from orchestration.warm_workers import warm  # noqa: E402
+
+warm()

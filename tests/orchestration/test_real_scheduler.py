@@ -21,6 +21,7 @@ import pytest
 
 from ingestion.zones import Zones
 from orchestration.platform import COMPONENTS, Platform
+from orchestration.warm_workers import TASK_MODULES
 from tests.orchestration.scheduler_support import wait_for
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,9 @@ def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Platform, zon
     assert manifest["release_id"] == os.readlink(current)
     published = [p for p in zones.releases.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0].isdigit()]
     assert [p.name for p in published] == [manifest["release_id"]]
+
+    # The scheduler imported the tasks' stacks before its LocalExecutor forked the workers.
+    assert f"warm workers: {len(TASK_MODULES)} task modules imported" in airflow.log_path("scheduler").read_text()
 
     ingest, build, publish = (runs[dag_id][0] for dag_id in CHAIN)
     log.warning(

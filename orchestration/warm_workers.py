@@ -1,0 +1,66 @@
+"""Import the tasks' heavy stacks once, in the scheduler, so every task process starts with them loaded.
+
+With the LocalExecutor the scheduler forks its worker processes, and each worker forks one process per
+task (Linux: a bare `os.fork`, no exec). A module imported in the scheduler before the workers are forked
+is therefore already in every task process, shared copy-on-write. Without this, each task process
+imports its stack itself: Great Expectations ~5 s, dbt ~2-4 s, pyarrow/DuckDB ~1 s on this machine,
+which was most of a small change's event-to-live time (benchmarks/README.md, "Event-to-live latency").
+
+`airflow_local_settings.py` calls `warm()` while Airflow starts; it acts only in the scheduler of a
+LocalExecutor platform and only when `SATUDATA_WARM_WORKERS` is not "0". The price is memory held by the
+scheduler (~0.4 GB, shared with the workers, so counted once in PSS) and a slower scheduler start.
+A module that fails to import is logged and skipped: the task that needs it fails with the real error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import time
+
+log = logging.getLogger(__name__)
+
+SWITCH_ENV = "SATUDATA_WARM_WORKERS"
+# What the tasks of dags/satudata.py import in their bodies, heaviest last.
+TASK_MODULES = (
+    "duckdb",
+    "pyarrow.parquet",
+    "ingestion.extract",
+    "publication.raw_quality",
+    "warehouse.build",
+    "warehouse.pseudonym",
+    "dbt.cli.main",
+    "dbt.adapters.duckdb",
+    "publication.release",
+    "great_expectations",
+    "great_expectations.expectations",
+)
+
+
+def is_local_scheduler(argv: list[str], environ: dict[str, str]) -> bool:
+    """True in `airflow scheduler` when tasks run in processes forked from it (LocalExecutor)."""
+    command = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+    executor = environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+    return command == "scheduler" and executor.rsplit(".", 1)[-1] == "LocalExecutor"
+
+
+def warm(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> list[str]:
+    """Import `TASK_MODULES` when this process is a LocalExecutor scheduler; returns what was imported."""
+    argv = sys.argv if argv is None else argv
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get(SWITCH_ENV, "1") == "0" or not is_local_scheduler(argv, environ):
+        return []
+    started = time.monotonic()
+    imported = []
+    for name in TASK_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (the task that needs it reports the real error)
+            log.warning("warm workers: could not import %s; its tasks will import it themselves", name, exc_info=True)
+            continue
+        imported.append(name)
+    log.warning("warm workers: %d task modules imported in %.1f s before the workers fork",
+                len(imported), time.monotonic() - started)
+    return imported
