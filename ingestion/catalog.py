@@ -26,6 +26,7 @@ WAREHOUSE_ASSET = "warehouse"
 RELEASE_ASSET = "release"
 
 NAME_RE = r"^[a-z][a-z0-9_]*$"
+SOURCE_REF_RE = r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$"  # <dataset> or <agency>.<dataset>
 SOURCE_KINDS = ("file", "postgres", "mysql", "sqlite", "http_json", "ckan")
 
 
@@ -251,7 +252,9 @@ class Publication(Strict):
     """An open-data dataset: a dbt mart released to the public after the gates."""
 
     model: str = Field(pattern=NAME_RE)  # the dbt model that builds it
-    sources: list[str] = Field(min_length=1)  # datasets of this agency it is built from
+    # The datasets it is built from: `<dataset>` of this agency, or `<agency>.<dataset>` of another one
+    # (e.g. a health coverage rate over the registry's population). It waits until each has a batch.
+    sources: list[Annotated[str, Field(pattern=SOURCE_REF_RE)]] = Field(min_length=1)
     metadata: SdiMetadata
     columns: dict[Annotated[str, Field(pattern=NAME_RE)], str] = Field(min_length=1)  # penjelasan kolom
     small_cells: SmallCells | None = None  # tables counting people: suppression rules; None: no person counts
@@ -273,8 +276,9 @@ class AgencyFile(Strict):
     def _publication_sources_exist(self) -> AgencyFile:
         for pub_name, pub in self.publications.items():
             for src in pub.sources:
-                if src not in self.datasets:
-                    raise ValueError(f"publication '{pub_name}': source '{src}' is not a dataset of this agency")
+                if "." not in src and src not in self.datasets:  # another agency's: checked by load_catalog
+                    raise ValueError(f"publication '{pub_name}': source '{src}' is not a dataset of this agency"
+                                     " (another agency's is written <agency>.<dataset>)")
             named = [*(pub.small_cells.counts + pub.small_cells.cell + pub.small_cells.derived if pub.small_cells else []),
                      *([pub.chart.by, pub.chart.value] if pub.chart else [])]
             for column in named:
@@ -317,6 +321,11 @@ class PublicationEntry:
     @property
     def id(self) -> str:
         return f"{self.agency.code}__{self.name}"
+
+    @property
+    def source_ids(self) -> list[str]:
+        """The ids (`<agency>__<dataset>`) of the datasets it is built from, other agencies' included."""
+        return [src.replace(".", "__", 1) if "." in src else f"{self.agency.code}__{src}" for src in self.spec.sources]
 
 
 @dataclass(frozen=True)
@@ -386,4 +395,11 @@ def load_catalog(catalog_dir: Path | None = None) -> Catalog:
     paths = sorted(folder.glob("*.yml"))
     if not paths:
         raise CatalogError(f"{folder}: no catalog files (*.yml)")
-    return Catalog({path: load_agency_file(path) for path in paths})
+    catalog = Catalog({path: load_agency_file(path) for path in paths})
+    known = {entry.id for entry in catalog.datasets}
+    for entry in catalog.publications:
+        for src, source_id in zip(entry.spec.sources, entry.source_ids, strict=True):
+            if source_id not in known:
+                raise CatalogError(f"{entry.path.name}: publication '{entry.name}': source '{src}' is not a dataset "
+                                   f"in the catalog (known: {', '.join(sorted(known))})")
+    return catalog

@@ -52,7 +52,13 @@ from publication.privacy import (
     scan,
     suppress,
 )
-from publication.quality import ValidationReport, render_quality_report, suite_path_for, validate_table
+from publication.quality import (
+    ValidationReport,
+    import_gx_in_background,
+    render_quality_report,
+    suite_path_for,
+    validate_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,29 +241,21 @@ def _stage_publication(
     previous: dict[str, Any] | None,
     release_id: str,
     privacy: dict[str, Any],
-) -> tuple[list[str], list[str], ValidationReport | None, int | None]:
-    """Write one publication's files into the candidate and run its gates.
+) -> tuple[list[str], list[str], pa.Table | None]:
+    """Write one publication's files into the candidate and run its privacy and metadata gates.
 
-    Returns (quality failures, metadata failures, GX report, rows); each failure is one line for GateFailed.
-    `privacy` is filled with the privacy gate's failures and suppressed cells (empty when the mart is missing).
+    Returns (quality failures, metadata failures, the published table); each failure is one line for
+    GateFailed. The table is None when the mart is missing or altered (a quality failure says which);
+    otherwise `_quality_gate` validates it. `privacy` is filled with the privacy gate's failures and
+    suppressed cells (empty when the mart is missing).
     """
     pid = entry.id
     mart = build_dir / "marts" / f"{entry.spec.model}.parquet"
     if not mart.is_file():
-        return (
-            [f"{pid}: quality: mart marts/{entry.spec.model}.parquet is missing from build {build['build_id']}"],
-            [],
-            None,
-            None,
-        )
+        return [f"{pid}: quality: mart marts/{entry.spec.model}.parquet is missing from build {build['build_id']}"], [], None
     expected = (build.get("marts") or {}).get(entry.spec.model, {}).get("sha256")
     if expected and sha256_file(mart) != expected:
-        return (
-            [f"{pid}: quality: marts/{entry.spec.model}.parquet does not match the sha256 in build.json"],
-            [],
-            None,
-            None,
-        )
+        return [f"{pid}: quality: marts/{entry.spec.model}.parquet does not match the sha256 in build.json"], [], None
 
     table = pq.read_table(mart)
     parquet_path, csv_path = candidate / f"{pid}.parquet", candidate / f"{pid}.csv"
@@ -272,24 +270,27 @@ def _stage_publication(
     write_json(table, json_path)
     _privacy_scan(entry, table, parquet_path, [csv_path, json_path], privacy)
 
-    quality: list[str] = []
-    report = None
-    previous_rows = ((previous or {}).get("files") or {}).get(parquet_path.name, {}).get("rows")
-    try:
-        report = validate_table(table, suite_path_for(pid), previous_rows=previous_rows)
-    except SuiteError as exc:
-        quality.append(f"{pid}: quality: {exc}")
-    if report is not None:
-        _write_json(candidate / "validation" / f"{pid}.json", report.to_dict())
-        quality += [f"{pid}: quality: {outcome.describe()}" for outcome in report.failures()]
-
     problems = [f"{pid}: metadata: {problem}" for problem in check_metadata(entry, table.column_names)]
     distribution = [distribution_entry(path, table.num_rows) for path in (csv_path, json_path, parquet_path)]
     _write_json(
         candidate / f"{pid}.metadata.json",
         build_metadata(entry, table, distribution=distribution, release_id=release_id, build_id=build["build_id"]),
     )
-    return quality, problems, report, table.num_rows
+    return [], problems, table
+
+
+def _quality_gate(
+    entry: PublicationEntry, table: pa.Table, candidate: Path, previous: dict[str, Any] | None
+) -> tuple[list[str], ValidationReport | None]:
+    """Validate the published table against its GX suite; (quality failures, GX report or None)."""
+    pid = entry.id
+    previous_rows = ((previous or {}).get("files") or {}).get(f"{pid}.parquet", {}).get("rows")
+    try:
+        report = validate_table(table, suite_path_for(pid), previous_rows=previous_rows)
+    except SuiteError as exc:
+        return [f"{pid}: quality: {exc}"], None
+    _write_json(candidate / "validation" / f"{pid}.json", report.to_dict())
+    return [f"{pid}: quality: {outcome.describe()}" for outcome in report.failures()], report
 
 
 def _releasable(catalog: Catalog, build_dir: Path, build: dict[str, Any]) -> tuple[list[PublicationEntry], list]:
@@ -303,7 +304,7 @@ def _releasable(catalog: Catalog, build_dir: Path, build: dict[str, Any]) -> tup
     ready, waiting = [], []
     for entry in catalog.publications:
         mart = build_dir / "marts" / f"{entry.spec.model}.parquet"
-        missing = sorted(excluded & {f"{entry.agency.code}__{name}" for name in entry.spec.sources})
+        missing = sorted(excluded & set(entry.source_ids))
         if not mart.is_file() and missing:
             waiting.append((entry, f"no batch yet for {', '.join(missing)}, so mart {entry.spec.model} was not built"))
         else:
@@ -364,13 +365,20 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
         privacy_manifest: dict[str, dict[str, Any]] = {"suppressed": {}, "suppression": {}}
         reports = []
         rows: dict[str, int] = {}
+        # GX's import (seconds) runs on a thread while every publication's files are written and
+        # scanned; the GX suites run after, on the staged tables (published marts: small aggregates).
+        import_gx_in_background()
+        staged = []
         for entry in publications:
             privacy: dict[str, Any] = {}
-            quality, metadata, report, count = _stage_publication(
-                entry, build_dir, build, candidate, previous, release_id, privacy
-            )
-            if count is not None:
-                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = count
+            quality, metadata, table = _stage_publication(entry, build_dir, build, candidate, previous, release_id, privacy)
+            staged.append((entry, privacy, quality, metadata, table))
+        for entry, privacy, quality, metadata, table in staged:
+            report = None
+            if table is not None:
+                found, report = _quality_gate(entry, table, candidate, previous)
+                quality += found
+                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = table.num_rows
             gates["quality"][entry.id] = "fail" if quality else "pass"
             gates["metadata"][entry.id] = "fail" if metadata else "pass"
             gates["privacy"][entry.id] = "not run" if not privacy else "fail" if privacy["failures"] else "pass"

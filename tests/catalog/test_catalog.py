@@ -29,9 +29,11 @@ def test_repository_catalog_is_valid_and_names_derive_from_it(catalog):
     assert sekolah.raw_asset == "raw__disdik__sekolah"
     assert sekolah.ingest_dag_id == "ingest__disdik__sekolah"
     assert sekolah.spec.contract.columns["npsn"].type == "text"
-    # every publication draws on datasets of its own agency
+    # every publication names the datasets it draws on, another agency's included
     for pub in catalog.publications:
-        assert pub.spec.sources
+        assert set(pub.source_ids) <= set(ids)
+    coverage = next(pub for pub in catalog.publications if pub.id == "dinkes__cakupan_imunisasi_dasar_lengkap_per_desa")
+    assert coverage.source_ids == ["dinkes__imunisasi", "disdukcapil__penduduk"]
 
 
 def test_unknown_key_names_file_dataset_and_key(tmp_path):
@@ -84,3 +86,22 @@ def test_file_name_must_match_agency_code(tmp_path):
 def test_empty_folder_is_an_error(tmp_path):
     with pytest.raises(CatalogError, match="no catalog files"):
         load_catalog(tmp_path)
+
+
+def test_a_source_of_another_agency_must_exist(tmp_path):
+    def mutate(data):
+        data["publications"]["jumlah_sekolah_per_kecamatan"]["sources"] = ["sekolah", "disdukcapil.penduduk"]
+
+    folder = _write_variant(tmp_path, mutate)
+    with pytest.raises(CatalogError, match=r"disdik.yml: publication 'jumlah_sekolah_per_kecamatan': "
+                                           r"source 'disdukcapil.penduduk' is not a dataset in the catalog"):
+        load_catalog(folder)
+    (folder / "disdukcapil.yml").write_text((REPO_CATALOG / "disdukcapil.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    pub = next(p for p in load_catalog(folder).publications if p.name == "jumlah_sekolah_per_kecamatan")
+    assert pub.source_ids == ["disdik__sekolah", "disdukcapil__penduduk"]
+
+
+def test_an_own_source_must_be_a_dataset_of_the_agency(tmp_path):
+    folder = _write_variant(tmp_path, lambda d: d["publications"]["jumlah_sekolah_per_kecamatan"].update(sources=["murid"]))
+    with pytest.raises(CatalogError, match=r"source 'murid' is not a dataset of this agency"):
+        load_catalog(folder)

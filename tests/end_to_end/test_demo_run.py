@@ -105,6 +105,32 @@ def test_the_warehouse_reports_unmapped_records_per_dataset(demo_run: tuple[Zone
     assert f"disdukcapil__penduduk: {penduduk['jumlah_tidak_terpetakan']} of {penduduk['jumlah_baris']}" in out
 
 
+def test_each_publication_names_every_dataset_its_mart_is_built_from(
+    demo_run: tuple[Zones, str, int], catalog: Catalog
+) -> None:
+    """The catalog's `sources` decide when a publication waits for an agency: they must match dbt's lineage."""
+    zones, _, _ = demo_run
+    manifest = json.loads((zones.warehouse / "current" / "target" / "manifest.json").read_text())
+    parents, nodes = manifest["parent_map"], {**manifest["nodes"], **manifest["sources"]}
+
+    def raw_datasets(unique_id: str, seen: set[str]) -> set[str]:
+        found = set()
+        for parent in parents.get(unique_id, []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent.startswith("source."):  # source.<project>.raw_<agency>.<dataset>
+                node = nodes[parent]
+                found.add(f"{node['source_name'].removeprefix('raw_')}__{node['name']}")
+            found |= raw_datasets(parent, seen)
+        return found
+
+    for entry in catalog.publications:
+        model = next(uid for uid, node in manifest["nodes"].items()
+                     if node["resource_type"] == "model" and node["name"] == entry.spec.model)
+        assert sorted(raw_datasets(model, set())) == sorted(entry.source_ids), entry.id
+
+
 def test_a_second_run_changes_nothing(demo_run: tuple[Zones, str, int]) -> None:
     zones, _, port = demo_run
     before = os.readlink(zones.releases / "current")

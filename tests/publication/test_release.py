@@ -283,3 +283,20 @@ def test_a_tampered_candidate_is_not_published(zones: Zones, catalog: Catalog, m
     with pytest.raises(ReleaseError, match="does not match its sha256"):
         publish_candidate(zones, candidate["release_id"])
     assert current_release(zones) is None and list_releases(zones) == []
+
+
+def test_a_publication_waits_for_another_agencys_source_and_a_missing_mart_otherwise_fails(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """Dinkes' coverage rate is built over the registry: without a Disdukcapil batch it waits, not fails."""
+    (tmp_path / "marts").mkdir()
+    for entry in catalog.publications:
+        if entry.agency.code == "disdik":
+            (tmp_path / "marts" / f"{entry.spec.model}.parquet").touch()
+    build = {"excluded_datasets": ["disdukcapil__penduduk"]}
+    ready, waiting = release._releasable(catalog, tmp_path, build)
+    reasons = {entry.id: reason for entry, reason in waiting}
+    assert sorted(reasons) == ["dinkes__cakupan_imunisasi_dasar_lengkap_per_desa", "disdukcapil__jumlah_penduduk_per_desa"]
+    assert "no batch yet for disdukcapil__penduduk" in reasons["dinkes__cakupan_imunisasi_dasar_lengkap_per_desa"]
+    # Stunting's mart is absent although all its sources were built: a broken build, left to fail its gate.
+    assert "dinkes__prevalensi_stunting_per_kecamatan" in {entry.id for entry in ready}
