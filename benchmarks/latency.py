@@ -52,7 +52,8 @@ log = logging.getLogger("benchmarks.latency")
 
 DATASET = "disdik__sekolah"
 CHAIN = [f"ingest__{DATASET}", "build_warehouse", "publish"]
-TASKS = [(CHAIN[0], "extract_load"), ("build_warehouse", "build_warehouse"), ("publish", "audit"), ("publish", "publish")]
+TASKS = [(CHAIN[0], "extract_load"), (CHAIN[0], "validate_raw"), ("build_warehouse", "build_warehouse"),
+         ("publish", "audit"), ("publish", "publish")]
 PATHS = ("rest", "file", "message", "poll")
 BROKER_CONN = "satudata_broker"
 BROKER_URL = "nats://127.0.0.1:4222"
@@ -242,7 +243,7 @@ def chain_of(base: str, live_at: float) -> dict[str, dict]:
             if ti["state"] != "success":
                 continue  # a poll or a duplicate that found nothing new (skipped)
             found[task_id] = {**ti, "run_queued_at": run["queued_at"]}
-            limit = at(run["queued_at"]) if task_id != "publish" else limit
+            limit = at(run["queued_at"]) if task_id not in ("publish", "validate_raw") else limit
             break
     return found
 
@@ -251,6 +252,7 @@ def hops(signal_at: float, live_at: float, chain: dict[str, dict]) -> dict[str, 
     """Seconds spent in each hop: sched = scheduler, startup = task queued -> running, task = running."""
     out: dict[str, float] = {}
     previous_end = signal_at
+    previous_dag, previous_task = None, None
     for dag_id, task_id in TASKS:
         ti = chain.get(task_id)
         if ti is None:
@@ -258,15 +260,15 @@ def hops(signal_at: float, live_at: float, chain: dict[str, dict]) -> dict[str, 
         queued_run, queued_ti = at(ti["run_queued_at"]), at(ti["queued_when"])
         start, end = at(ti["start_date"]), at(ti["end_date"])
         assert queued_run and queued_ti and start and end
-        if task_id == "publish":  # same DAG run as audit: only the scheduler's handover between the two
-            out["sched: audit end -> publish queued"] = queued_ti - previous_end
+        if dag_id == previous_dag:  # the same DAG run as the task before: only the scheduler's handover
+            out[f"sched: {previous_task} end -> {task_id} queued"] = queued_ti - previous_end
         else:
             label = "signal" if task_id == "extract_load" else "upstream end"
             out[f"sched: {label} -> {dag_id} run queued"] = queued_run - previous_end
             out[f"sched: {dag_id} run queued -> {task_id} queued"] = queued_ti - queued_run
         out[f"startup: {task_id} queued -> running"] = start - queued_ti
         out[f"task: {task_id}"] = end - start
-        previous_end = end
+        previous_end, previous_dag, previous_task = end, dag_id, task_id
     out["live: publish end -> current seen"] = live_at - previous_end
     return out
 
@@ -277,6 +279,7 @@ def hops(signal_at: float, live_at: float, chain: dict[str, dict]) -> dict[str, 
 def measure_work(catalog_dir: Path, repeats: int = 2) -> dict[str, float]:
     """Seconds of pure work per task: the task's function in this process, imports already warm."""
     from ingestion.extract import extract_load
+    from publication.raw_quality import validate_new_batches
     from publication.release import audit_candidate, publish_candidate
     from warehouse.build import build_warehouse
 
@@ -288,19 +291,22 @@ def measure_work(catalog_dir: Path, repeats: int = 2) -> dict[str, float]:
         for n in range(repeats + 1):  # the first round only warms the imports
             write_change(zones, n)
             time.sleep(1.1)  # the file kind waits until a file is a second old
-            t = time.perf_counter()
-            assert extract_load(entry, zones)
-            t1 = time.perf_counter()
+            clock = [time.perf_counter()]
+            manifests = extract_load(entry, zones)
+            assert manifests
+            clock.append(time.perf_counter())
+            validate_new_batches(zones, entry, [manifest["batch_id"] for manifest in manifests])
+            clock.append(time.perf_counter())
             assert build_warehouse(zones, catalog) is not None
-            t2 = time.perf_counter()
+            clock.append(time.perf_counter())
             candidate = audit_candidate(zones, catalog)
             assert candidate is not None
-            t3 = time.perf_counter()
+            clock.append(time.perf_counter())
             publish_candidate(zones, candidate["release_id"])
-            t4 = time.perf_counter()
+            clock.append(time.perf_counter())
             if n:
-                for name, seconds in zip([name for _, name in TASKS], (t1 - t, t2 - t1, t3 - t2, t4 - t3), strict=True):
-                    timings[name].append(seconds)
+                for (_, name), start, end in zip(TASKS, clock[:-1], clock[1:], strict=True):
+                    timings[name].append(end - start)
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
