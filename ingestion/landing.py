@@ -3,10 +3,11 @@
     raw/<agency>/<dataset>/_tmp-<batch_id>/   data.parquet, quarantine.parquet, manifest.json (each fsynced)
       -> os.rename -> batch=<batch_id>/        then the parent folder is fsynced
 
-The contract runs once, as one DuckDB query over the delivery (`ingestion.contract.compile_checks`),
-into a temporary DuckDB table; DuckDB's own Parquet writer (parallel, source order kept) then copies
-good rows from it to `data.parquet` and the others to `quarantine.parquet`. Nothing holds a whole
-delivery in Python. DuckDB's memory is bounded (`MEMORY_LIMIT`) and it spills to
+The contract is one DuckDB query over the delivery (`ingestion.contract.compile_checks`). DuckDB's own
+Parquet writer (parallel, source order kept) writes its good rows straight to `data.parquet` in one
+pass; only when that pass meets a bad row does the query run again, into a temporary table from which
+good rows go to `data.parquet` and the others to `quarantine.parquet` (see `_write_checked`). Nothing
+holds a whole delivery in Python. DuckDB's memory is bounded (`MEMORY_LIMIT`) and it spills to
 `_tmp-<batch_id>/_duckdb/`, removed before the commit.
 Then, only when needed, `data.parquet` is rewritten once without duplicate keys and without rows
 an incremental read fetched again (see `_drop_repeats`).
@@ -228,44 +229,73 @@ def land_delivery(
     return manifest
 
 
-def _constants(batch_id: str, loaded_at: dt.datetime, delivery: Delivery) -> str:
-    sheet = literal(delivery.sheet) if delivery.sheet is not None else "NULL::VARCHAR"
-    return (f"{literal(batch_id)} AS _batch_id, TIMESTAMPTZ {literal(loaded_at.isoformat())} AS _loaded_at, "
-            f"{literal(delivery.label)} AS _source_file, {sheet} AS _source_sheet")
+def _constants(batch_id: str, loaded_at: dt.datetime, delivery: Delivery) -> dict[str, str]:
+    """The lineage values every row of the batch shares: output column -> SQL."""
+    return {
+        "_batch_id": literal(batch_id),
+        "_loaded_at": f"TIMESTAMPTZ {literal(loaded_at.isoformat())}",
+        "_source_file": literal(delivery.label),
+        "_source_sheet": literal(delivery.sheet) if delivery.sheet is not None else "NULL::VARCHAR",
+    }
+
+
+QUARANTINE_NEEDED = "satudata: the delivery has rows to quarantine"
 
 
 def _write_checked(
     con: duckdb.DuckDBPyConnection, tmp: Path, entry: DatasetEntry, delivery: Delivery, query: CheckQuery,
     batch_id: str, loaded_at: dt.datetime,
 ) -> Landed:
-    """The one pass: run the compiled contract once into a temporary table, then let DuckDB write the
-    good rows to data.parquet and the others to quarantine.parquet (in parallel, no Arrow round trip)."""
-    names = list(query.column_types)
+    """Run the compiled contract and let DuckDB write good rows to data.parquet, the others to quarantine.parquet.
+
+    Most deliveries have no bad row, so the first try is one pass: the checked query streams straight
+    into data.parquet and stops at the first bad row (an `error()` with `QUARANTINE_NEEDED`). Only then
+    the query runs again into a temporary table that both files are copied from.
+    """
     landed = Landed()
     clock = time.monotonic()
-    checked = f"checked_{uuid.uuid4().hex[:12]}"
+    constants = _constants(batch_id, loaded_at, delivery)
+    good = [f"CAST({ident(n)} AS {SQL_TYPES[kind]}) AS {ident(n)}" for n, kind in query.column_types.items()]
+    good += [f"{constants['_batch_id']} AS _batch_id", f"{constants['_loaded_at']} AS _loaded_at",
+             f"{constants['_source_file']} AS _source_file", "_source_row"]
+    bad = [f"{ident(query.text_of.get(n, n))} AS {ident(n)}" for n in query.column_types]
+    bad += [f"{constants[name]} AS {name}" for name in ("_batch_id", "_source_file", "_source_sheet")]
+    bad += ["_source_row", "_columns AS _column", "_reasons AS _reason"]
     try:
-        con.execute(f"CREATE TEMP TABLE {checked} AS SELECT *, {_constants(batch_id, loaded_at, delivery)} "
-                    f"FROM ({query.sql})")
+        try:
+            landed.rows_in = _copy(
+                con, f"SELECT {', '.join(good)} FROM ({query.sql}) WHERE _reasons IS NULL OR error({literal(QUARANTINE_NEEDED)})",
+                tmp / DATA_FILE)
+            _copy(con, f"SELECT {', '.join(bad)} FROM ({query.sql}) LIMIT 0", tmp / QUARANTINE_FILE)
+        except duckdb.InvalidInputException as exc:
+            if QUARANTINE_NEEDED not in str(exc):
+                raise
+            landed.rows_in, landed.rows_quarantined = _write_with_quarantine(con, tmp, query, good, bad)
     except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise RejectedFile(_unreadable(delivery, exc)) from None
-    landed.rows_in, landed.rows_quarantined = con.execute(
-        f"SELECT count(*), count(_reasons) FROM {checked}").fetchone()
     landed.rows_loaded = landed.rows_in - landed.rows_quarantined
-    good = [f"CAST({ident(n)} AS {SQL_TYPES[kind]}) AS {ident(n)}" for n, kind in query.column_types.items()]
-    good += ["_batch_id", "_loaded_at", "_source_file", "_source_row"]
-    _copy(con, f"SELECT {', '.join(good)} FROM {checked} WHERE _reasons IS NULL", tmp / DATA_FILE)
-    bad = [f"{ident(query.text_of.get(n, n))} AS {ident(n)}" for n in names]
-    bad += ["_batch_id", "_source_file", "_source_sheet", "_source_row", "_columns AS _column", "_reasons AS _reason"]
-    _copy(con, f"SELECT {', '.join(bad)} FROM {checked} WHERE _reasons IS NOT NULL", tmp / QUARANTINE_FILE)
-    con.execute(f"DROP TABLE {checked}")
     landed.seconds["check_write"] = round(time.monotonic() - clock, 3)
     return landed
 
 
-def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> None:
-    """Write a query's rows to a Parquet file (DuckDB's own writer: parallel, order kept)."""
-    con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION snappy)")
+def _write_with_quarantine(
+    con: duckdb.DuckDBPyConnection, tmp: Path, query: CheckQuery, good: list[str], bad: list[str],
+) -> tuple[int, int]:
+    """The checked query into a temporary table, then good and bad rows from it; (rows in, rows quarantined)."""
+    checked = f"checked_{uuid.uuid4().hex[:12]}"
+    con.execute(f"CREATE TEMP TABLE {checked} AS {query.sql}")
+    try:
+        rows_in, quarantined = con.execute(f"SELECT count(*), count(_reasons) FROM {checked}").fetchone()
+        _copy(con, f"SELECT {', '.join(good)} FROM {checked} WHERE _reasons IS NULL", tmp / DATA_FILE)
+        _copy(con, f"SELECT {', '.join(bad)} FROM {checked} WHERE _reasons IS NOT NULL", tmp / QUARANTINE_FILE)
+    finally:
+        con.execute(f"DROP TABLE {checked}")
+    return rows_in, quarantined
+
+
+def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> int:
+    """Write a query's rows to a Parquet file (DuckDB's own writer: parallel, order kept); returns how many."""
+    return con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
 
 
 def _unreadable(delivery: Delivery, exc: Exception) -> str:

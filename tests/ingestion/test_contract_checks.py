@@ -139,6 +139,9 @@ def test_row_numbers_count_from_the_top_of_the_sheet(tmp_path: Path, sekolah) ->
     delivery = read_workbook(content, "drop/disdik/sekolah.xlsx", sekolah)
     assert delivery.header_row == 3
     assert [delivery.places[name] for name in ("NPSN", "Nama Sekolah")] == ["column B", "column C"]
-    with duckdb.connect() as con:
-        rows = con.execute(f"SELECT _source_row, NPSN FROM {delivery.relation(con)}").fetchall()
+    try:
+        with duckdb.connect() as con:
+            rows = con.execute(f"SELECT _source_row, NPSN FROM {delivery.relation(con)}").fetchall()
+    finally:
+        delivery.close()
     assert rows == [(4, "30404588"), (5, None), (6, "30404589")]

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.contract import WHITESPACE, convert, strip
+from ingestion.contract import LOCAL_TZ, WHITESPACE, WITA_FIXED_SINCE, convert, local_to_utc, strip
 from ingestion.contract import has_text as contract_has_text
 from ingestion.extract import extract_load
 from ingestion.kinds.file import WorkbookParts
+from ingestion.landing import QUARANTINE_FILE, quarantine_schema
 from ingestion.ledger import batch_dir
 from tests.ingestion.drops import age, with_changes
 
@@ -110,6 +111,64 @@ def test_accepted_values_convert(value, column_type, decimal_comma, expected) ->
 def test_refused_values_say_why(value, column_type, decimal_comma, reason) -> None:
     with pytest.raises(ValueError, match=reason):
         convert(value, column_type, decimal_comma)
+
+
+def test_wita_arithmetic_agrees_with_the_time_zone_database() -> None:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    # Every 7 minutes around the last change of Makassar's offset, then every 3 hours 17 minutes to 2100.
+    differing = con.execute(f"""
+        SELECT count(*), count(*) FILTER (WHERE ts >= TIMESTAMP '{WITA_FIXED_SINCE}') FROM (
+            SELECT ts FROM range(TIMESTAMP '1944-01-01', TIMESTAMP '1947-01-01', INTERVAL 7 MINUTE) AS r(ts)
+            UNION ALL SELECT ts FROM range(TIMESTAMP '1900-01-01', TIMESTAMP '2100-01-01', INTERVAL 197 MINUTE) AS r(ts))
+        WHERE {local_to_utc('ts')} IS DISTINCT FROM timezone('{LOCAL_TZ}', ts)
+    """).fetchone()
+    assert differing == (0, 0)
+    # The shortcut is only taken where it is exact: just before WITA_FIXED_SINCE the offset was +9.
+    before = "TIMESTAMP '1945-09-22 12:00:00'"
+    shifted = con.execute(f"SELECT {local_to_utc(before)}").fetchone()[0]
+    assert shifted == dt.datetime(1945, 9, 22, 3, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2024-03-05 10:00:00", dt.datetime(2024, 3, 5, 2, 0, tzinfo=dt.UTC)),  # no offset: WITA
+    ("2024-03-05T10:00:00Z", dt.datetime(2024, 3, 5, 10, 0, tzinfo=dt.UTC)),
+    ("2024-03-05 10:00:00+07:00", dt.datetime(2024, 3, 5, 3, 0, tzinfo=dt.UTC)),
+    ("2024-03-05 10:00:00-0230", dt.datetime(2024, 3, 5, 12, 30, tzinfo=dt.UTC)),
+    ("2024-03-05 10:00:00-03", dt.datetime(2024, 3, 5, 13, 0, tzinfo=dt.UTC)),
+    ("1940-06-01 08:00:00", dt.datetime(1940, 6, 1, 0, 0, tzinfo=dt.UTC)),  # before WITA_FIXED_SINCE: +08 then too
+])
+def test_timestamps_with_and_without_offset(value, expected) -> None:
+    assert convert(value, "timestamp") == expected
+
+
+def test_a_clean_delivery_writes_an_empty_quarantine_and_a_late_bad_row_is_still_caught(zones, sekolah) -> None:
+    """The first try streams good rows straight to data.parquet; a bad row (here the last) makes it start over."""
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    header = "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun"
+    good = [f"{10000001 + i};SD NEGERI {i};SD;N;160101;Batu Sopang;Jl. Poros {i};-1.7;116.1;2019" for i in range(3000)]
+    clean = zones.drop("disdik") / "sekolah_bersih.csv"
+    clean.parent.mkdir(parents=True)
+    clean.write_text("\n".join([header, *good]) + "\n", encoding="utf-8")
+    age(clean)
+    [manifest] = extract_load(entry, zones)
+    folder = batch_dir(zones, entry, manifest["batch_id"])
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (3000, 3000, 0)
+    assert pq.read_table(folder / "data.parquet").column("_source_row").to_pylist() == list(range(2, 3002))
+    empty = pq.read_table(folder / QUARANTINE_FILE)
+    assert empty.num_rows == 0
+    assert empty.schema.names == quarantine_schema(list(manifest["columns"])).names
+
+    late = zones.drop("disdik") / "sekolah_akhir.csv"
+    bad = "10009999;SD NEGERI X;SD;N;160101;Batu Sopang;Jl. Poros X;-1.7;116.1;dua ribu"
+    late.write_text("\n".join([header, *good, bad]) + "\n", encoding="utf-8")
+    age(late)
+    [manifest] = extract_load(entry, zones)
+    folder = batch_dir(zones, entry, manifest["batch_id"])
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (3001, 3000, 1)
+    assert pq.read_table(folder / "data.parquet").column("_source_row").to_pylist() == list(range(2, 3002))
+    [row] = pq.read_table(folder / QUARANTINE_FILE).to_pylist()
+    assert row["_source_row"] == 3002 and row["tahun_data"] == "dua ribu" and row["_column"] == "tahun_data"
 
 
 def test_padded_and_blank_lines_through_the_checked_pass(zones, sekolah) -> None:
