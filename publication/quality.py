@@ -22,17 +22,25 @@ on an in-memory DuckDB database reading the file, through `publication.gx_duckdb
 batch never becomes a pandas frame).
 
 The GX context is EPHEMERAL and built at run time: nothing GX generates (JSON with random ids) is
-written to the repository. `great_expectations` is imported only inside functions (it takes ~5 s).
+written to the repository. `great_expectations` is imported only inside functions (it takes ~5 s);
+`import_gx_in_background` starts that import on a thread, so a caller can overlap it with other work,
+and two modules GX imports but our suites never use (DEFERRED_GX_DEPENDENCIES) load only if touched.
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import importlib
+import importlib.util
 import json
 import logging
 import math
 import os
+import sys
+import threading
+import types
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -268,15 +276,108 @@ class ValidationReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
 
-def _import_gx_expectations() -> Any:
+# --- Importing GX ----------------------------------------------------------------------------------
+
+# Imported by GX at top level (the KL-divergence expectation) but used only inside its functions:
+# charts and scipy's statistics, together about a third of GX's import. None of our suites uses them.
+DEFERRED_GX_DEPENDENCIES = ("scipy.stats", "altair")
+
+_gx_import_lock = threading.Lock()
+_gx_import: Future[Any] | None = None
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until an attribute is read; then imports the real one and forwards to it.
+
+    `from scipy import stats` binds this object; `stats.entropy` imports scipy.stats at that moment.
+    """
+
+    def __getattr__(self, attribute: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            sys.modules.pop(name, None)
+        real = importlib.import_module(name)
+        parent, _, child = name.rpartition(".")
+        if parent and getattr(sys.modules.get(parent), child, None) is self:
+            setattr(sys.modules[parent], child, real)
+        return getattr(real, attribute)
+
+
+def _defer_unused_gx_dependencies() -> None:
+    """Stand-ins for DEFERRED_GX_DEPENDENCIES, before GX is imported (after, they are loaded already)."""
+    if "great_expectations" not in sys.modules:
+        defer_modules(DEFERRED_GX_DEPENDENCIES)
+
+
+def defer_modules(names: tuple[str, ...]) -> None:
+    """Put a `_DeferredModule` in sys.modules for each module not imported yet (and installed)."""
+    for name in names:
+        if name in sys.modules or importlib.util.find_spec(name.partition(".")[0]) is None:
+            continue
+        parent, _, child = name.rpartition(".")
+        stand_in = _DeferredModule(name)
+        if parent:
+            # `from scipy import stats` looks up the attribute on the (real, cheap) parent package first
+            setattr(importlib.import_module(parent), child, stand_in)
+        sys.modules[name] = stand_in
+
+
+def _quiet_gx_logging() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     # GX logs hundreds of INFO lines on import; quiet it first.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+def _import_gx_now() -> Any:
+    _quiet_gx_logging()
+    _defer_unused_gx_dependencies()
     import great_expectations.expectations as gxe
 
     # base.py pins its own logger to INFO and logs a line per ephemeral context
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return gxe
+
+
+def import_gx_in_background() -> None:
+    """Start importing great_expectations on a thread, so the import overlaps the caller's other work.
+
+    The import is seconds of Python; the release's file writing and privacy scan meanwhile run mostly
+    in pyarrow, which releases the GIL. The first validation waits for it (`_import_gx_expectations`).
+    Logging is quieted here, before the thread starts. Does nothing when GX is imported or importing.
+    """
+    global _gx_import
+    with _gx_import_lock:
+        if _gx_import is not None or "great_expectations.expectations" in sys.modules:
+            return
+        _quiet_gx_logging()
+        _defer_unused_gx_dependencies()
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(_import_gx_now())
+            except BaseException as exc:  # handed to the thread that validates, which raises it
+                future.set_exception(exc)
+
+        # not a daemon: an interpreter that exits mid-import waits for it rather than killing it
+        threading.Thread(target=run, name="import-great-expectations").start()
+        _gx_import = future
+
+
+def _import_gx_expectations() -> Any:
+    """great_expectations.expectations, waiting for a background import if one was started."""
+    global _gx_import
+    with _gx_import_lock:
+        future = _gx_import
+    if future is None:
+        return _import_gx_now()
+    try:
+        return future.result()
+    except Exception as exc:
+        with _gx_import_lock:
+            if _gx_import is future:
+                _gx_import = None  # the next call imports in the foreground and raises the error itself
+        raise ImportError(f"importing great_expectations (started in the background) failed: {exc}") from exc
 
 
 def _json_safe(value: Any) -> Any:
@@ -355,11 +456,13 @@ def _run_suite(
     suite: Suite, context: Any, gx: Any, gxe: Any, batch: Any, *, rows: int, previous_rows: int | None
 ) -> list[ExpectationOutcome]:
     """Validate a GX batch against the suite; outcomes in the order of the suite file, then our own checks."""
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-    by_id: dict[str, ExpectationSpec] = {}
-    for spec in suite.expectations:
-        added = gx_suite.add_expectation(getattr(gxe, gx_class_name(spec.name))(**spec.kwargs))
-        by_id[str(added.id)] = spec
+    built = [getattr(gxe, gx_class_name(spec.name))(**spec.kwargs) for spec in suite.expectations]
+    # One add with every expectation: the store gives each its id. (suite.add_expectation one by one
+    # re-reads and re-writes the whole stored suite per expectation, value sets and all: quadratic.)
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=built))
+    by_id = {str(expectation.id): spec for expectation, spec in zip(built, suite.expectations, strict=True)}
+    if len(by_id) != len(built) or "None" in by_id:
+        raise RuntimeError(f"great_expectations did not give every expectation of {suite.name} its own id")
 
     result = batch.validate(
         gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}

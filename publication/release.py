@@ -376,8 +376,8 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
         for entry, privacy, quality, metadata, table in staged:
             report = None
             if table is not None:
-                found, report = _quality_gate(entry, table, candidate, previous)
-                quality += found
+                suite_failures, report = _quality_gate(entry, table, candidate, previous)
+                quality += suite_failures
                 rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = table.num_rows
             gates["quality"][entry.id] = "fail" if quality else "pass"
             gates["metadata"][entry.id] = "fail" if metadata else "pass"

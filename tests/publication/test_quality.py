@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from synthetic_build import kecamatan_kemendagri, mart_rows, mart_table
 
 from ingestion.catalog import Catalog
+from publication import quality
 from publication.errors import SuiteError
 from publication.quality import (
     EXPECTATIONS_DIR,
@@ -175,3 +178,39 @@ def test_a_parquet_mart_gets_the_same_verdicts_on_duckdb_sql(tmp_path: Path) -> 
     }
     with pytest.raises(ValueError, match="unknown validation engine 'spark'"):
         validate_parquet(path, SUITE, engine="spark")
+
+
+def test_a_deferred_module_is_imported_when_first_used() -> None:
+    names = ("tabnanny", "wsgiref.simple_server")  # stdlib modules nothing here imports
+    if any(name in sys.modules for name in names):
+        pytest.skip("already imported in this process")
+    try:
+        quality.defer_modules(names)
+        assert type(sys.modules["tabnanny"]).__name__ == "_DeferredModule"
+        import tabnanny
+        from wsgiref import simple_server
+
+        assert type(sys.modules["wsgiref.simple_server"]).__name__ == "_DeferredModule"
+        assert tabnanny.format_witnesses([(1,), (2,)]) == "at tab sizes 1, 2"  # first use imports the real module
+        assert type(sys.modules["tabnanny"]).__name__ == "module"
+        assert simple_server.WSGIServer is sys.modules["wsgiref.simple_server"].WSGIServer
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+def test_a_failed_background_import_of_gx_is_raised_where_gx_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise ImportError("no module named 'great_expectations.fake'")
+
+    monkeypatch.setattr(quality, "_import_gx_now", broken)
+    monkeypatch.setattr(quality, "_gx_import", None)
+    monkeypatch.delitem(sys.modules, "great_expectations.expectations", raising=False)
+    logging.getLogger("great_expectations").setLevel(logging.NOTSET)
+    quality.import_gx_in_background()
+    # GX's logger is quieted before the thread starts, not by the thread
+    assert logging.getLogger("great_expectations").level == logging.WARNING
+    with pytest.raises(ImportError, match=r"started in the background\) failed: no module named 'great_expectations.fake'"):
+        validate_table(mart_table(mart_rows()), SUITE)
+    with pytest.raises(ImportError, match="^no module named"):  # the next attempt imports in the foreground
+        validate_table(mart_table(mart_rows()), SUITE)
