@@ -9,6 +9,12 @@ input batch ids is the one the current build was made from. Otherwise it runs `d
       -> build.json written last, then one rename to builds/<build_id>/
       -> the `warehouse/current` symlink is swapped atomically (a new symlink, then os.replace)
 
+dbt sees every build at one stable path, the symlink warehouse/_building -> builds/_tmp-<build_id>
+(the DuckDB file it opens and its vars raw_root and marts_dir are under it), and starts from the previous build's parsed
+project (warehouse/.dbt-partial-parse.msgpack): with the same vars and unchanged project files dbt
+re-parses nothing, where new paths per build made it parse all 32 models and 325 tests every time
+(about 9 s of a 20 s build). After the build the views are re-pointed from _building to builds/<id>.
+
 A failed build raises `BuildFailed` (naming every failing node) and is kept for inspection as
 builds/_failed-<build_id>/; `current` is untouched. Builds never overlap: each holds an exclusive
 lock on warehouse/.build.lock, because DuckDB allows one writer and dbt writes the whole tree.
@@ -48,6 +54,10 @@ KEEP_FAILED = 5
 BUILD_FILE = "build.json"
 DATABASE_FILE = "warehouse.duckdb"
 MARTS_DIR = "marts"
+# The path dbt builds at (a symlink to the build in progress): constant, so dbt can parse partially.
+BUILDING_LINK = "_building"
+PARTIAL_PARSE_CACHE = ".dbt-partial-parse.msgpack"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's name, under its target path
 
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
 # dbt is not re-entrant within one process (global flags, one DuckDB environment per process):
@@ -196,6 +206,33 @@ def _close_duckdb() -> None:
         DuckDBConnectionManager.close_all_connections()
 
 
+def building_path(warehouse_dir: Path) -> Path:
+    """Where dbt sees the build in progress: raw_root and marts_dir are under it, the compiled SQL names it."""
+    return warehouse_dir / BUILDING_LINK
+
+
+def _restore_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
+    """Give dbt the previous build's parsed project: it re-parses only the files that changed since.
+
+    dbt checks the saved manifest itself (dbt version, vars, profile, project config, each file's
+    checksum) and falls back to a full parse when anything global differs.
+    """
+    cache = warehouse_dir / PARTIAL_PARSE_CACHE
+    if cache.exists():
+        (work_dir / "target").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, work_dir / "target" / PARTIAL_PARSE_FILE)
+
+
+def _keep_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
+    """Save this build's parsed project for the next build (copy, then rename: never a torn file)."""
+    parsed = work_dir / "target" / PARTIAL_PARSE_FILE
+    if parsed.exists():
+        cache = warehouse_dir / PARTIAL_PARSE_CACHE
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
+        shutil.copyfile(parsed, partial)
+        os.replace(partial, cache)
+
+
 def _node_results(result: Any) -> list[Any]:
     return list(getattr(result.result, "results", None) or [])
 
@@ -261,8 +298,9 @@ def unmapped_report(database: Path) -> list[dict]:
 def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> None:
     """Point the views dbt-duckdb made over exported Parquet at the build's final directory.
 
-    dbt wrote the marts under _tmp-<id>/ and DuckDB stores absolute paths in the view text, so
-    after the commit rename those views are rewritten to read builds/<id>/marts/.
+    dbt wrote the marts (and read the raw links) under warehouse/_building/, and DuckDB stores
+    absolute paths in the view text, so after the commit rename those views are rewritten to read
+    builds/<id>/; an incremental build first points the previous build's views at _building/.
     """
     import duckdb
 
@@ -272,10 +310,11 @@ def _repoint_external_views(database: Path, old_dir: Path, new_dir: Path) -> Non
         # Staging views call the pseudonym macros: they must exist for the views to be recreated.
         for statement in macro_statements(load_key()):
             connection.execute(statement)
-        views = connection.execute(
-            "select sql from duckdb_views() where not internal and contains(sql, ?)", [str(old_dir)]
-        ).fetchall()
-        for (sql,) in views:
+        # Filtered here, not in SQL: duckdb_views() in a prepared statement (a `?` parameter) took
+        # 2-7 s on a freshly built 130 MB warehouse file, the plain query a few milliseconds.
+        views = [sql for (sql,) in connection.execute("select sql from duckdb_views() where not internal").fetchall()
+                 if str(old_dir) in sql]
+        for sql in views:
             statement = sql.replace(str(old_dir), str(new_dir)).replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
             connection.execute(statement)
 
@@ -320,8 +359,14 @@ CODE_PATHS = ("models", "macros", "seeds", "tests/warehouse/dbt", "dbt_project.y
               "warehouse/pseudonym.py")
 
 
+# The engine is code too: a new dbt or DuckDB may compute differently, so it means a full build.
+ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
+
+
 def code_fingerprint() -> str:
-    """sha256 over the dbt project's files and the pseudonym key id (a new key changes every pseudonym)."""
+    """sha256 over the dbt project's files, the engine's versions and the pseudonym key id (a new key changes every pseudonym)."""
+    from importlib.metadata import version
+
     from warehouse.pseudonym import load_key
 
     digest = hashlib.sha256()
@@ -333,6 +378,8 @@ def code_fingerprint() -> str:
                 continue
             digest.update(path.relative_to(PROJECT_DIR).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for package in ENGINE_PACKAGES:
+        digest.update(f"{package}=={version(package)}\0".encode())
     digest.update(load_key().key_id.encode())
     return digest.hexdigest()
 
@@ -408,6 +455,8 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         tmp_dir = builds_dir / f"_tmp-{build_id}"
         (tmp_dir / MARTS_DIR).mkdir(parents=True)
         database = tmp_dir / DATABASE_FILE
+        building = building_path(warehouse_dir)
+        swap_symlink(building, f"builds/{tmp_dir.name}")
         log.info("warehouse build %s: dbt build over %d batch(es)", build_id, len(_input_ids(inputs)))
 
         command = ["build"]
@@ -420,21 +469,30 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
                 current_dir = (warehouse_dir / "current").resolve()
                 _copy_previous(current_dir, tmp_dir)
                 # Views in the copy read the previous build's raw links and marts: point them at this build's.
-                _repoint_external_views(database, current_dir, tmp_dir)
+                _repoint_external_views(database, current_dir, building)
                 command += ["--select", *sorted(f"source:raw_{dataset.replace('__', '.', 1)}+" for dataset in rebuild_from)]
+                # dbt unit tests check the models' logic on fixed fixtures, never the data: the build this one
+                # extends passed them with the same code (fingerprint), so they would pass again. The data
+                # tests of every rebuilt model still run.
+                command += ["--exclude-resource-type", "unit_test"]
                 log.info("incremental build from %s: only what depends on %s", current["build_id"],
                          ", ".join(sorted(rebuild_from)))
             if excluded:
                 log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
                 command += ["--exclude", *excluded]
-            dbt_vars = {"raw_root": str(raw_root), "marts_dir": str(tmp_dir / MARTS_DIR)}
-            result = run_dbt(command, database=database, work_dir=tmp_dir, dbt_vars=dbt_vars)
+            dbt_vars = {"raw_root": str(building / raw_root.name), "marts_dir": str(building / MARTS_DIR)}
+            _restore_parsed_project(warehouse_dir, tmp_dir)
+            # The database too: its path is part of the profile, which dbt's saved manifest must match.
+            result = run_dbt(command, database=building / DATABASE_FILE, work_dir=tmp_dir, dbt_vars=dbt_vars)
+            _keep_parsed_project(warehouse_dir, tmp_dir)
         except BaseException:
+            building.unlink(missing_ok=True)
             tmp_dir.rename(builds_dir / f"_failed-{build_id}")
             raise
 
         failures = _failures(result)
         if not result.success or failures:
+            building.unlink(missing_ok=True)
             failed_dir = builds_dir / f"_failed-{build_id}"
             tmp_dir.rename(failed_dir)
             if result.exception is not None:
@@ -471,9 +529,10 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         final_dir = builds_dir / build_id
         tmp_dir.rename(final_dir)
         fsync_dir(builds_dir)
+        building.unlink()
         # The view fix-up runs after the rename (it needs the final path to exist) and before the
         # swap, so no reader is pointed at this build until it is complete.
-        _repoint_external_views(final_dir / DATABASE_FILE, tmp_dir, final_dir)
+        _repoint_external_views(final_dir / DATABASE_FILE, building, final_dir)
         swap_symlink(warehouse_dir / "current", f"builds/{build_id}")
         _prune(builds_dir, build_id)
         log.info(
