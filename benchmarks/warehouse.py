@@ -172,10 +172,16 @@ def _measure_raw(root: Path, build_dir: Path) -> dict:
 def _measure_gates(root: Path) -> dict:
     from ingestion.catalog import load_catalog
     from ingestion.zones import Zones
+    from publication.errors import GateFailed
     from publication.release import audit_candidate
 
     started = time.perf_counter()
-    candidate = audit_candidate(Zones(root), load_catalog())
+    try:
+        candidate = audit_candidate(Zones(root), load_catalog())
+    except GateFailed as exc:
+        # Every gate still ran; at scale 10 the suites' plausibility bounds (set for Paser as it is) block it.
+        return {"seconds": time.perf_counter() - started, "passed": False,
+                "blocked_by": [str(failure) for failure in exc.failures]}
     return {"seconds": time.perf_counter() - started, "passed": bool(candidate and candidate.get("passed"))}
 
 
@@ -283,12 +289,13 @@ def report(results: list[dict]) -> str:
         incr = r["incremental"]["seconds"] / full
         gates = r["gates"]["seconds"] / full
         e2e = r["ingest_seconds"] + full + r["gates"]["seconds"]
+        blocked = "" if r["gates"]["passed"] else " (blocked)"
         rss = max(m["peak_rss_mb"] for k, m in r.items() if isinstance(m, dict) and "peak_rss_mb" in m)
         lines.append(
             f"| {r['scale']:g} | {r['rows_ingested']:,} | {r['ingest_seconds']:.1f} | {full:.1f} | "
             f"{r['dbt_no_tests']['seconds']:.1f} | {r['raw_duckdb']['seconds']:.1f} | {ratio:.2f}x | "
-            f"{r['incremental']['seconds']:.1f} ({r['incremental']['mode']}) | {incr:.0%} | {r['gates']['seconds']:.1f} | "
-            f"{gates:.0%} | {e2e:.1f} | {rss:,.0f} |"
+            f"{r['incremental']['seconds']:.1f} ({r['incremental']['mode']}) | {incr:.0%} | "
+            f"{r['gates']['seconds']:.1f}{blocked} | {gates:.0%} | {e2e:.1f} | {rss:,.0f} |"
         )
     lines.append("")
     lines.append(f"Targets: scale 1 end to end (ingest + build + gates) < {TARGET_E2E_SECONDS} s; dbt (seed+run) <= "
