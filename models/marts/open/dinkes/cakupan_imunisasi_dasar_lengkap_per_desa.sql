@@ -44,10 +44,7 @@ desa as (
 
 final as (
     select
-        cast(desa.kode_provinsi as varchar) as kode_provinsi,
-        cast(desa.nama_provinsi as varchar) as nama_provinsi,
-        cast(desa.kode_kabupaten_kota as varchar) as kode_kabupaten_kota,
-        cast(desa.nama_kabupaten_kota as varchar) as nama_kabupaten_kota,
+        {{ satu_data_wilayah_header('desa') }},
         cast(desa.kode_kecamatan as varchar) as kode_kecamatan,
         cast(desa.nama_kecamatan as varchar) as nama_kecamatan,
         cast(desa.kode_kemendagri as varchar) as kode_desa,

@@ -45,10 +45,7 @@ kecamatan as (
 
 final as (
     select
-        cast(kecamatan.kode_provinsi as varchar) as kode_provinsi,
-        cast(kecamatan.nama_provinsi as varchar) as nama_provinsi,
-        cast(kecamatan.kode_kabupaten_kota as varchar) as kode_kabupaten_kota,
-        cast(kecamatan.nama_kabupaten_kota as varchar) as nama_kabupaten_kota,
+        {{ satu_data_wilayah_header('kecamatan') }},
         cast(kecamatan.kode_kemendagri as varchar) as kode_kecamatan,
         cast(kecamatan.nama as varchar) as nama_kecamatan,
         cast(putaran.bulan_pengukuran as varchar) as bulan_pengukuran,

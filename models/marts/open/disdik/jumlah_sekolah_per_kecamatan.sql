@@ -35,10 +35,7 @@ counted as (
 
 final as (
     select
-        cast(kecamatan.kode_provinsi as varchar) as kode_provinsi,
-        cast(kecamatan.nama_provinsi as varchar) as nama_provinsi,
-        cast(kecamatan.kode_kabupaten_kota as varchar) as kode_kabupaten_kota,
-        cast(kecamatan.nama_kabupaten_kota as varchar) as nama_kabupaten_kota,
+        {{ satu_data_wilayah_header('kecamatan') }},
         cast(counted.kode_kecamatan as varchar) as kode_kecamatan,
         cast(kecamatan.nama as varchar) as nama_kecamatan,
         cast(counted.jenjang as varchar) as jenjang,
