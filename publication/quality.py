@@ -328,7 +328,8 @@ def _quiet_gx_logging() -> None:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
-def _import_gx_now() -> Any:
+def import_gx_now() -> Any:
+    """Import great_expectations.expectations here and now, quieted and without its unused dependencies."""
     _quiet_gx_logging()
     _defer_unused_gx_dependencies()
     import great_expectations.expectations as gxe
@@ -355,7 +356,7 @@ def import_gx_in_background() -> None:
 
         def run() -> None:
             try:
-                future.set_result(_import_gx_now())
+                future.set_result(import_gx_now())
             except BaseException as exc:  # handed to the thread that validates, which raises it
                 future.set_exception(exc)
 
@@ -370,7 +371,7 @@ def _import_gx_expectations() -> Any:
     with _gx_import_lock:
         future = _gx_import
     if future is None:
-        return _import_gx_now()
+        return import_gx_now()
     try:
         return future.result()
     except Exception as exc:

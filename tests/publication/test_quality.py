@@ -203,7 +203,7 @@ def test_a_failed_background_import_of_gx_is_raised_where_gx_is_needed(monkeypat
     def broken() -> None:
         raise ImportError("no module named 'great_expectations.fake'")
 
-    monkeypatch.setattr(quality, "_import_gx_now", broken)
+    monkeypatch.setattr(quality, "import_gx_now", broken)
     monkeypatch.setattr(quality, "_gx_import", None)
     monkeypatch.delitem(sys.modules, "great_expectations.expectations", raising=False)
     logging.getLogger("great_expectations").setLevel(logging.NOTSET)
