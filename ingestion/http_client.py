@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -106,10 +107,11 @@ def parse_json(data: bytes | str) -> object:
 
 def json_text(value: object) -> str:
     """Serialize a parsed value back to compact JSON, numbers exactly as they came."""
-    if isinstance(value, JsonNumber):
-        return str(value)
+    if isinstance(value, str):
+        # encode_basestring is what json.dumps(text, ensure_ascii=False) returns, without its per-call setup
+        return str(value) if isinstance(value, JsonNumber) else encode_basestring(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join(f"{encode_basestring(str(k))}:{json_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ",".join(json_text(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)

@@ -31,7 +31,7 @@ from ingestion.catalog import CkanSource, DatasetEntry
 from ingestion.errors import IngestionError
 from ingestion.http_client import HttpClient, HttpError, client_for_connection, parse_json
 from ingestion.kinds import Delivery, LedgerView, Pending
-from ingestion.kinds.http_json import arrow_delivery, as_text
+from ingestion.kinds.http_json import arrow_delivery, text_array
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,6 @@ def read_rows(fields: list[str], rows: list[dict], first_offset: int, label: str
         for key in row:
             if key not in names and key not in CKAN_COLUMNS:
                 names.append(key)
-    columns = {name: pa.array([as_text(row.get(name)) for row in rows], pa.string()) for name in names}
+    columns = {name: text_array([row.get(name) for row in rows]) for name in names}
     columns["_source_row"] = pa.array(range(first_offset + 1, first_offset + len(rows) + 1), pa.int64())
     return arrow_delivery(pa.table(columns), label, names, position="record")

@@ -43,6 +43,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from itertools import chain
 from urllib.parse import urljoin
 
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -285,9 +286,25 @@ def as_text(value: object) -> str | None:
     return json_text(value)
 
 
-def _cursor_key(record: dict, column: str, aliases: list[str]) -> str | None:
+def text_array(values: list) -> pa.Array:
+    """JSON values as an Arrow string column, each as `as_text` delivers it. Strings, numbers (their text) and
+    nulls go to Arrow in one call; only a column holding a boolean, an object or an array is converted value
+    by value (Arrow refuses those as strings rather than guess)."""
+    try:
+        return pa.array(values, pa.string())
+    except pa.ArrowTypeError:
+        return pa.array([as_text(value) for value in values], pa.string())
+
+
+def _cursor_values(records: list[dict], column: str, aliases: list[str]) -> list[object]:
+    """Each record's value of the cursor column (under any of its spellings; None when it has none)."""
     wanted = {_fold(name) for name in [column, *aliases]}
-    return next((key for key in record if _fold(key) in wanted), None)
+    spellings = {key for key in set().union(*records) if _fold(key) in wanted}
+    if len(spellings) <= 1:
+        key = next(iter(spellings), None)
+        return [record.get(key) for record in records] if key is not None else []
+    # Records that spell the column two ways: each record's first spelling counts.
+    return [next((record[key] for key in record if key in spellings), None) for record in records]
 
 
 def _fold(name: str) -> str:
@@ -380,9 +397,7 @@ def _advance(entry: DatasetEntry, state: RunState, batch: PageBatch, *, finished
     if cursor:
         aliases = entry.spec.contract.columns[cursor].aliases
         for page in batch.pages:
-            for record in page.records:
-                key = _cursor_key(record, cursor, aliases)
-                value = record.get(key) if key else None
+            for value in _cursor_values(page.records, cursor, aliases):
                 if value is not None and not isinstance(value, (dict, list, bool)):
                     high_water = higher(high_water, value)
     return RunState(
@@ -426,19 +441,10 @@ def _pending(
 
 def read_batch(batch: PageBatch, label: str, first_row: int) -> Delivery:
     """The batch's records as an all-text Arrow table with `_source_row` (the record's index in the run)."""
-    columns: dict[str, None] = {}
-    for page in batch.pages:
-        for record in page.records:
-            for key in record:
-                columns.setdefault(str(key))
-    names = list(columns)
-    values: dict[str, list] = {name: [] for name in names}
-    for page in batch.pages:
-        for record in page.records:
-            for name in names:
-                values[name].append(as_text(record.get(name)))
-    rows = range(first_row, first_row + batch.records)
-    table = pa.table({**{name: pa.array(values[name], pa.string()) for name in names},
+    records = [record for page in batch.pages for record in page.records]
+    names = list(dict.fromkeys(chain.from_iterable(records)))  # every key, in order of first appearance
+    rows = range(first_row, first_row + len(records))
+    table = pa.table({**{name: text_array([record.get(name) for record in records]) for name in names},
                       "_source_row": pa.array(rows, pa.int64())})
     return arrow_delivery(table, label, names, position="record")
 

@@ -11,7 +11,7 @@ from ingestion.http_client import HttpError, JsonNumber
 from ingestion.kinds import http_json
 from ingestion.kinds.http_json import PaginationError, higher, next_link
 from tests.ingestion.http.server import Reply, Request, paged_records
-from tests.ingestion.http.support import TOKEN, Crash, make_entry
+from tests.ingestion.http.support import PEGAWAI_COLUMNS, TOKEN, Crash, make_entry
 
 PATH = "/api/v1/pegawai"
 
@@ -88,6 +88,43 @@ def test_values_arrive_as_text_exactly(api, connection, timing, ledger, tmp_path
     assert row["alamat"] == '{"rt":"007","koordinat":[-1.90,116.2]}'
     assert set(ledger.batches[0]["types"].values()) <= {"VARCHAR", "BIGINT"}
     assert ledger.batches[0]["types"]["nik"] == "VARCHAR" and ledger.batches[0]["types"]["_source_row"] == "BIGINT"
+
+
+def test_a_column_mixing_kinds_of_value_arrives_as_text_value_by_value(api, connection, timing, ledger, tmp_path):
+    # one column holding text, exact numbers, a boolean, an object, an array and null across three pages;
+    # a key first seen on the last page becomes a column after the others, NULL for the records before it
+    pages = [
+        '[{"nip": "001", "nilai": "12.50"}, {"nip": "002", "nilai": 12.50}, {"nip": "003", "nilai": 3201234567890123}]',
+        '[{"nip": "004", "nilai": false}, {"nip": "005", "nilai": {"rt": "007"}}, {"nip": "006", "nilai": [1.0, "x"]}]',
+        '[{"nip": "007", "nilai": null, "keterangan": "baru"}]',
+    ]
+    api.route(PATH, lambda request: Reply(body='{"data": ' + pages[int(request.query["page"]) - 1] + "}"))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": "page", "page_size": 3})))
+
+    rows = ledger.rows()
+    assert [row["nilai"] for row in rows] == ["12.50", "12.50", "3201234567890123", "false", '{"rt":"007"}', '[1.0,"x"]', None]
+    assert [row["keterangan"] for row in rows] == [None] * 6 + ["baru"]
+    assert ledger.batches[0]["columns"] == {"nip": "VARCHAR", "nilai": "VARCHAR", "keterangan": "VARCHAR"}
+    assert {ledger.batches[0]["types"][name] for name in ("nip", "nilai", "keterangan")} == {"VARCHAR"}
+
+
+@pytest.mark.parametrize(("page_size", "high_waters"), [
+    (5, ["2024-05-09T08:00:00Z"]),  # one page holding every spelling
+    (1, ["2024-05-01T08:00:00Z", "2024-05-09T08:00:00Z", "2024-05-09T08:00:00Z"]),  # a page (and batch) each
+])
+def test_cursor_under_any_spelling_counts_and_a_records_first_spelling_wins(page_size, high_waters, api, connection,
+                                                                            timing, ledger, tmp_path):
+    records = [
+        {"nip": "001", "tgl_ubah": "2024-05-01T08:00:00Z"},  # the catalog's alias
+        {"nip": "002", "Updated At": "2024-05-09T08:00:00Z"},  # the column, spelled another way
+        {"nip": "003", "updated_at": "2024-05-03T08:00:00Z", "UPDATED_AT": "2024-05-20T08:00:00Z"},  # two: the first counts
+    ]
+    api.route(PATH, paged_records(records, style="page", default_size=page_size))
+    columns = {**PEGAWAI_COLUMNS, "updated_at": {**PEGAWAI_COLUMNS["updated_at"], "aliases": ["tgl_ubah"]}}
+    entry = make_entry(tmp_path, source(pagination={"style": "page", "page_size": page_size}, pages_per_batch=1),
+                       cursor="updated_at", columns=columns)
+    run(ledger, entry)
+    assert [batch["cursor_after"]["high_water"] for batch in ledger.batches] == high_waters
 
 
 def test_label_names_pages_and_records(api, connection, timing, ledger, tmp_path):
