@@ -33,6 +33,10 @@ def _nothing() -> None:
     return None
 
 
+def _no_rewind(con: duckdb.DuckDBPyConnection) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class LedgerView:
     """What a kind may know of the ledger: committed or refused content, and the saved cursor."""
@@ -52,6 +56,11 @@ class Delivery:
     found in that row, one per line, each `<delivered column>: <problem>` (a line naming no column
     is reported for the whole row); a flagged row is quarantined. A column with neither header nor
     values is the kind's to drop.
+
+    The core may read the relation more than once (a second pass when rows must be quarantined):
+    it calls `rewind(con)` before every pass after the first. A relation that can be scanned again
+    as it is (a file, a scanner SELECT) keeps the default, which does nothing; a streamed one
+    registers a fresh stream of the same rows under the same name.
     """
 
     label: str  # names the delivery in every message: "drop/disdik/x.xlsx", "postgres siak: public.penduduk"
@@ -65,6 +74,7 @@ class Delivery:
     flagged: bool = False  # the relation has a `_flag` column
     places: dict[str, str] = field(default_factory=dict)  # delivered column -> where it sits ("column K"), for messages
     close: Callable[[], None] = _nothing  # releases temp files / connections after landing
+    rewind: Callable[[duckdb.DuckDBPyConnection], None] = _no_rewind  # makes `relation` readable again (see above)
 
 
 @dataclass(frozen=True)

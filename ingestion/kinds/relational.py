@@ -1,11 +1,13 @@
-"""What the relational kinds (`postgres`, `mysql`, `sqlite`) share: one delivery per run, read by a DuckDB scanner.
+"""What the relational kinds (`postgres`, `mysql`, `sqlite`) share: one delivery per run, described by a DuckDB scanner.
 
 A relational dataset yields at most one `Pending` per run: the whole table or query for a snapshot,
 or the rows with `cursor >= ledger.cursor_before` (ordered by the cursor) for an incremental one.
-Its `Delivery.relation(con)` attaches the agency database READ_ONLY to the core's DuckDB
-connection through the scanner extension (loaded from its PyPI package's file, so nothing is
-downloaded or written under $HOME) and returns a SELECT over the table with the cursor predicate
-pushed down to the server, or over the query wrapped as a server-side subquery.
+Its columns are described by the kind's DuckDB scanner extension (loaded from its PyPI package's
+file, so nothing is downloaded or written under $HOME), which also proves the credentials. For
+`postgres` and `sqlite`, `Delivery.relation(con)` attaches the agency database READ_ONLY to the
+core's DuckDB connection and returns a SELECT over the table with the cursor predicate pushed down
+to the server, or over the query wrapped as a server-side subquery; `mysql` reads its rows through
+connectorx instead (`ingestion.kinds.mysql`, `pending_relational(..., read=...)`).
 
 Types stay native (decimal(14,2), date, timestamp, boolean...) and are cast explicitly to what the
 source declares (`Delivery.typed`), so the core can refuse a type change at the source (a NIK column
@@ -134,24 +136,33 @@ class Plan:
         return block
 
 
-def pending_relational(entry: DatasetEntry, ledger: LedgerView, dialect: Dialect) -> Iterator[Pending]:
-    """The one delivery of a relational dataset this run (see the module docstring)."""
+def pending_relational(
+    entry: DatasetEntry, ledger: LedgerView, dialect: Dialect, read: Callable[[Plan], Delivery] | None = None,
+) -> Iterator[Pending]:
+    """The one delivery of a relational dataset this run (see the module docstring); `read` defaults to the scanner's."""
     spec = entry.spec.source
     assert isinstance(spec, RelationalSource)
     cursor_from = ledger.cursor_before if entry.spec.cursor else None
     plan = Plan(entry, spec, dialect, entry.spec.cursor, cursor_from)
-    yield Pending(source=plan.source_block(), read=lambda: read_delivery(plan))
+    reader = read or read_delivery
+    yield Pending(source=plan.source_block(), read=lambda: reader(plan))
+
+
+def describe_source(plan: Plan, conn: ConnectionInfo) -> dict[str, str]:
+    """Delivered column -> DuckDB type, through the scanner on a connection of its own (reads no rows;
+    proves the credentials)."""
+    probe = duckdb.connect()
+    try:
+        alias = _attach(probe, plan, conn)
+        return describe(probe, probe_source(plan, alias), plan, conn)
+    finally:
+        probe.close()
 
 
 def read_delivery(plan: Plan) -> Delivery:
     """Connect and describe the delivered columns (this also proves the credentials); the Delivery."""
     conn = get_connection(plan.spec.connection)
-    probe = duckdb.connect()
-    try:
-        alias = _attach(probe, plan, conn)
-        scanned = describe(probe, probe_source(plan, alias), plan, conn)
-    finally:
-        probe.close()
+    scanned = describe_source(plan, conn)
     columns = scanned
     if plan.spec.table and plan.dialect.declared_types is not None:
         columns = plan.dialect.declared_types(conn, plan.spec.table, scanned)
@@ -229,7 +240,7 @@ def probe_source(plan: Plan, alias: str) -> str:
     """A FROM-expression with the source's columns, for DESCRIBE (reads no rows)."""
     if plan.spec.table:
         return f"(SELECT * FROM {_table_ref(plan, alias)})"
-    probe = f"SELECT * FROM ({_server_query(plan)}) AS _q LIMIT 0"
+    probe = f"SELECT * FROM ({server_query(plan)}) AS _q LIMIT 0"
     return f"(SELECT * FROM {plan.dialect.query_function}({sql_string(alias)}, {sql_string(probe)}))"
 
 
@@ -250,7 +261,7 @@ def from_source(plan: Plan, alias: str, columns: dict[str, str], casts: dict[str
     if plan.spec.table:  # the scanners push the filter (and for MySQL the ORDER BY) down to the server
         return f"(SELECT {select_list} FROM {_table_ref(plan, alias)}{duck_filter})"
 
-    server_sql = _server_query(plan)
+    server_sql = server_query(plan)
     if cursor is not None and dialect.server_literal is not None:
         column = dialect.quote(cursor.column)
         server_sql = (f"SELECT * FROM ({server_sql}) AS _q WHERE {column} >= "
@@ -265,7 +276,7 @@ def _table_ref(plan: Plan, alias: str) -> str:
     return ".".join([duck_ident(alias), *(duck_ident(part) for part in plan.spec.table.split("."))])
 
 
-def _server_query(plan: Plan) -> str:
+def server_query(plan: Plan) -> str:
     assert plan.spec.query is not None
     return plan.spec.query.strip().rstrip(";")
 

@@ -32,6 +32,7 @@ def read_once(entry: DatasetEntry, cursor_before: object | None = None, parquet:
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         if parquet is not None:
+            delivery.rewind(con)  # a second pass, as the core does before one
             con.execute(f"COPY (SELECT * FROM {relation}) TO '{parquet}' (FORMAT parquet)")
     finally:
         delivery.close()
