@@ -17,10 +17,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.contract import LOCAL_TZ, WHITESPACE, WITA_FIXED_SINCE, convert, local_to_utc, strip
+from ingestion.contract import (
+    LOCAL_TZ,
+    WHITESPACE,
+    WITA_FIXED_SINCE,
+    compile_checks,
+    convert,
+    ident,
+    local_to_utc,
+    map_columns,
+    strip,
+)
 from ingestion.contract import has_text as contract_has_text
 from ingestion.extract import extract_load
-from ingestion.kinds.file import WorkbookParts
+from ingestion.kinds.file import WorkbookParts, read_csv
 from ingestion.landing import QUARANTINE_FILE, quarantine_schema
 from ingestion.ledger import batch_dir
 from tests.ingestion.drops import age, with_changes
@@ -201,6 +211,34 @@ def test_padded_and_blank_lines_through_the_checked_pass(zones, sekolah) -> None
     assert row["tahun_data"] == "2019/2020" and row["_source_row"] == 5 and row["_column"] == "tahun_data"
     assert row["_reason"].startswith("drop/disdik/sekolah_spasi.csv, line 5, column 'tahun_data' (Tahun): '2019/2020'")
     assert all(quarantine.schema.field(name).type == pa.string() for name in manifest["columns"])
+
+
+def test_the_first_pass_calls_bad_exactly_the_rows_the_checked_query_quarantines(sekolah, tmp_path) -> None:
+    """`first_pass_sql` composes no messages; it must still flag the same rows, and give good rows the same values."""
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = tmp_path / "sekolah_campur.csv"
+    lines = [
+        "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun",
+        "10000001;SD NEGERI 1;SD;N;160101;Batu Sopang;Jl. Poros 1;-1.7;116.1;2019",
+        "\u00a010000002 ;\tSD NEGERI 2;SMP;S;160102;;;;;2019.0",
+        "1E7;SD NEGERI 3;SD;N;160101;;;;;2019",  # scientific notation in an id
+        "10000004; ;SD;N;160101;;;;;2019",  # nullable: false
+        "10000005;SD NEGERI 5;TK;X;999999;;;;;2019/2020",  # accepted values, code list, integer
+        " ;;;\t;;;;;;",  # blank: skipped
+        "1000000;SD NEGERI 7;SLB;S;160103;;;;;2020",  # pattern
+        "10000008;SD NEGERI 8;SMA;N;160110;;;;;-2021",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    delivery = read_csv(path, "drop/disdik/sekolah_campur.csv", entry, None, None)
+    with duckdb.connect() as con:
+        relation = delivery.relation(con)
+        query = compile_checks(entry, delivery, map_columns(entry, delivery), relation)
+        names = ", ".join(ident(name) for name in query.column_types)
+        checked = con.execute(f"SELECT _source_row, _reasons IS NOT NULL, {names} FROM ({query.sql}) ORDER BY 1").fetchall()
+        first = con.execute(f"SELECT _source_row, _bad, {names} FROM ({query.first_pass_sql}) ORDER BY 1").fetchall()
+    assert [row[:2] for row in first] == [row[:2] for row in checked]
+    assert [number for number, bad, *_ in first if bad] == [4, 5, 6, 8]
+    assert [row for row in first if not row[1]] == [row for row in checked if not row[1]]
 
 
 def test_number_cells_scan_agrees_with_the_xml_parser(tmp_path) -> None:
