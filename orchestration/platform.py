@@ -132,7 +132,7 @@ class Platform:
         alive = {}
         for name in COMPONENTS:
             pid = _read_pid(self.run_dir / f"{name}.pid")
-            if pid is not None and _alive(pid):
+            if pid is not None and pid_alive(pid):
                 alive[name] = pid
         return alive
 
@@ -220,7 +220,8 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited and not yet reaped, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

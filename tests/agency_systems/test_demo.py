@@ -17,6 +17,7 @@ import pytest
 from agency_systems import demo, dinkes
 from agency_systems.demo import DemoSystemsError, api_process, demo_systems
 from ingestion.zones import DATA_DIR_ENV, Zones
+from orchestration.platform import pid_alive
 from tests.agency_systems.test_dinkes import synthetic_children
 
 
@@ -49,14 +50,6 @@ def _listener_pid(port: int) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _refused(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -76,7 +69,7 @@ def test_api_serves_from_another_process_and_is_gone_after_the_block(store: Zone
         assert b"agency_systems.demo" in Path(f"/proc/{pid}/cmdline").read_bytes()
         answer = httpx.get(f"{base_url}/puskesmas", headers={"Authorization": f"Bearer {_token(env)}"}, timeout=10)
         assert answer.status_code == 200 and answer.json()["count"] == 19
-    assert not _alive(pid)
+    assert not pid_alive(pid)
     assert _refused(port)
 
 
@@ -88,7 +81,7 @@ def test_demo_systems_stops_the_api_when_the_block_raises(zones: Zones) -> None:
         seen["pid"] = _listener_pid(seen["port"]) or 0
         raise RuntimeError("the chain failed")
     assert seen["pid"] not in (0, os.getpid())
-    assert not _alive(seen["pid"])
+    assert not pid_alive(seen["pid"])
     assert _refused(seen["port"])
     assert dinkes.CONNECTION_ENV not in os.environ
 
@@ -125,7 +118,7 @@ def test_an_api_that_never_listens_is_killed_and_named(store: Zones, monkeypatch
         with api_process(store, 0):
             pytest.fail("the block ran although the API never listened")
     pid = int(re.search(r"pid (\d+)", str(raised.value)).group(1))
-    assert not _alive(pid)
+    assert not pid_alive(pid)
 
 
 def test_the_api_stops_when_its_parent_goes_away(store: Zones) -> None:
