@@ -75,10 +75,11 @@ IGNORED_PREFIXES = (".", "~$")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 CHUNK = 1 << 20
 HEAD_BYTES = 256 * 1024  # where a CSV header is looked for
-# The longest CSV line DuckDB reads (its default is 2 MB). It also sizes the parallel reader's batches (4 lines'
-# worth), each one step of the numbered table's ordered insert: 8 MB batches hold fewer rows than a row group
-# (122,880), and merging the part-filled groups made the insert of 1M rows cost ~1/3 more CPU. 24 MB batches
-# avoid that for rows up to ~200 bytes; larger ones raised peak memory at 10M rows (~+100 MB for 32 MB).
+# The longest CSV line DuckDB reads (its default is 2 MB). It also sizes the parallel reader's batches (4 times
+# this), each one step of the numbered table's ordered insert. With the default (8 MB batches) a batch holds
+# fewer rows than a row group (122,880) and merging the part-filled groups made the insert of 1M rows cost ~1/3
+# more CPU; 6 MB (24 MB batches) fills a row group for rows up to ~200 bytes; 8 MB (32 MB batches) added
+# ~100 MB of peak memory at 10M rows.
 CSV_MAX_LINE_BYTES = 6_000_000
 DELIMITERS = ",;\t|"
 _LONG_DIGITS = rf"^[+-]?\d{{{EXCEL_DIGITS + 1},}}$"
