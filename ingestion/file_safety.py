@@ -43,6 +43,10 @@ from typing import BinaryIO
 
 from ingestion.errors import RejectedFile
 
+# A drop-folder file modified less than this long ago may still be being written: the file kind waits
+# until it is this old, and the drop-folder watcher (orchestration.triggers) fires only then.
+SETTLE_SECONDS = 1.0
+
 log = logging.getLogger(__name__)
 
 RATIO_GRACE_BYTES = 1 << 20  # ratios are judged only past 1 MiB of uncompressed data

@@ -2,7 +2,8 @@
 
 `DropFolderTrigger` runs in the triggerer as the AssetWatcher of `drop__<agency>__<dataset>`. It
 lists the agency's drop folder every `poll_seconds` and fires when a file matching the dataset's
-pattern is new or changed and has stopped growing (same size and mtime on two consecutive polls).
+pattern is new or changed and complete: unchanged on two listings in a row and not modified for
+`SETTLE_SECONDS` (`Settling`; while a file settles the folder is listed every 0.2 s).
 What it fired for is kept in `state/drop_seen/<agency>__<dataset>.json`, so the re-armed trigger
 (or a restarted triggerer) does not fire again for the same file. That marker is only a cheap
 filter: the ingest task is the source of truth and does nothing for content it already holds.
@@ -20,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Hashable, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -27,6 +29,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow.triggers.shared_stream import AdvanceItem, SharedStreamProducer
+
+from ingestion.file_safety import SETTLE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +82,63 @@ def write_seen(path: Path, files: dict[str, Signature]) -> None:
     os.replace(tmp, path)
 
 
-def settled_changes(
-    previous: dict[str, Signature], current: dict[str, Signature], seen: dict[str, Signature]
-) -> list[str]:
-    """Files unchanged since the previous poll (not being written) that differ from what was seen."""
-    return sorted(name for name, sig in current.items() if previous.get(name) == sig and seen.get(name) != sig)
+# How often a folder is listed again while a new file in it is settling (poll_seconds otherwise).
+SETTLING_POLL_SECONDS = 0.2
+
+
+class Settling:
+    """Tells, listing after listing, which new or replaced files are complete: not changed for SETTLE_SECONDS.
+
+    A file is complete when two listings in a row show it unchanged and it was last modified at least
+    `settle_seconds` ago, by its mtime or, for a clock that disagrees with ours (a network share), by
+    how long this watcher has seen it unchanged. A file renamed into the folder after it was written
+    (what agencies are asked to do) is complete at once; one still being copied waits until the writes stop.
+    """
+
+    def __init__(self, settle_seconds: float = SETTLE_SECONDS) -> None:
+        self.settle_seconds = settle_seconds
+        self.pending: dict[str, tuple[Signature, float]] = {}  # name -> (signature, when first seen unchanged)
+
+    def observe(self, current: dict[str, Signature], seen: dict[str, Signature], *, now: float, wall_now: float) -> list[str]:
+        """Files of this listing that are complete and differ from `seen` (what was fired for before)."""
+        complete = []
+        pending: dict[str, tuple[Signature, float]] = {}
+        for name, signature in sorted(current.items()):
+            if seen.get(name) == signature:
+                continue
+            before = self.pending.get(name)
+            if before is None or before[0] != signature:
+                pending[name] = (signature, now)  # first sight of this version: maybe still being written
+                continue
+            unchanged_for = now - before[1]
+            modified_ago = wall_now - signature[1] / 1e9
+            if max(unchanged_for, modified_ago) >= self.settle_seconds:
+                complete.append(name)
+            else:
+                pending[name] = before
+        self.pending = pending
+        return complete
+
+    @property
+    def waiting(self) -> bool:
+        """A new file is settling: list again soon rather than after a whole poll interval."""
+        return bool(self.pending)
 
 
 class DropFolderTrigger(BaseEventTrigger):
     """Fires once per new or replaced delivery in `<data_dir>/drop/<agency>/` matching `pattern`."""
 
-    def __init__(self, *, data_dir: str, agency: str, dataset: str, pattern: str, poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self, *, data_dir: str, agency: str, dataset: str, pattern: str, poll_seconds: float = 5.0,
+        settle_seconds: float = SETTLE_SECONDS,
+    ) -> None:
         super().__init__()
         self.data_dir = data_dir
         self.agency = agency
         self.dataset = dataset
         self.pattern = pattern
         self.poll_seconds = poll_seconds
+        self.settle_seconds = settle_seconds
 
     @property
     def dataset_id(self) -> str:
@@ -113,17 +157,18 @@ class DropFolderTrigger(BaseEventTrigger):
                 "dataset": self.dataset,
                 "pattern": self.pattern,
                 "poll_seconds": self.poll_seconds,
+                "settle_seconds": self.settle_seconds,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         marker = seen_path(Path(self.data_dir), self.dataset_id)
         self.log.info("watching %s for %s (every %ss)", self.folder, self.pattern, self.poll_seconds)
-        previous: dict[str, Signature] = {}
+        settling = Settling(self.settle_seconds)
         while True:
             current = await asyncio.to_thread(scan_drop_folder, self.folder, self.pattern)
             seen = await asyncio.to_thread(read_seen, marker)
-            changed = settled_changes(previous, current, seen)
+            changed = settling.observe(current, seen, now=time.monotonic(), wall_now=time.time())
             if changed:
                 # Remember every file present now, so deleted files do not linger in the marker.
                 remembered = {name: seen[name] for name in current if name in seen}
@@ -132,8 +177,7 @@ class DropFolderTrigger(BaseEventTrigger):
                 self.log.info("new delivery for %s: %s", self.dataset_id, ", ".join(changed))
                 yield TriggerEvent({"dataset": self.dataset_id, "files": [f"drop/{self.agency}/{n}" for n in changed]})
                 return
-            previous = current
-            await asyncio.sleep(self.poll_seconds)
+            await asyncio.sleep(min(self.poll_seconds, SETTLING_POLL_SECONDS) if settling.waiting else self.poll_seconds)
 
 
 class BrokerProducer(SharedStreamProducer):

@@ -35,6 +35,7 @@ TASK_MODULES = (
     "dbt.adapters.duckdb",
     "publication.release",
 )
+DBT_PARSED = "dbt project parsed"  # what `warm` reports after `warehouse.build.warm_dbt`
 
 
 def is_local_scheduler(argv: list[str], environ: dict[str, str]) -> bool:
@@ -45,7 +46,10 @@ def is_local_scheduler(argv: list[str], environ: dict[str, str]) -> bool:
 
 
 def warm(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> list[str]:
-    """Import `TASK_MODULES` when this process is a LocalExecutor scheduler; returns what was imported."""
+    """Import `TASK_MODULES` and parse the dbt project when this process is a LocalExecutor scheduler.
+
+    Returns what was done: the modules imported, "great_expectations", then `DBT_PARSED`.
+    """
     argv = sys.argv if argv is None else argv
     environ = dict(os.environ) if environ is None else environ
     if environ.get(SWITCH_ENV, "1") == "0" or not is_local_scheduler(argv, environ):
@@ -67,6 +71,16 @@ def warm(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         imported.append("great_expectations")
     except Exception:  # noqa: BLE001 (the task that needs it reports the real error)
         log.warning("warm workers: could not import great_expectations", exc_info=True)
-    log.warning("warm workers: %d task modules imported in %.1f s before the workers fork",
-                len(imported), time.monotonic() - started)
+    modules = len(imported)
+    try:
+        # dbt's one-time work in a process (schemas, serialisers, the adapter), done once here.
+        from ingestion.zones import Zones
+        from warehouse.build import warm_dbt
+
+        if warm_dbt(Zones.from_env()):
+            imported.append(DBT_PARSED)
+    except Exception:  # noqa: BLE001 (the build task reports the real error)
+        log.warning("warm workers: could not parse the dbt project", exc_info=True)
+    log.warning("warm workers: %d task modules imported%s in %.1f s before the workers fork", modules,
+                f", {DBT_PARSED}" if DBT_PARSED in imported else "", time.monotonic() - started)
     return imported

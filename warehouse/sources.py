@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from ingestion.catalog import REPO_ROOT, Catalog, ColumnType, DatasetEntry
+from ingestion.catalog import REPO_ROOT, SAFE_YAML_LOADER, Catalog, ColumnType, DatasetEntry
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def project_datasets(models_dir: Path = MODELS_DIR) -> list[str]:
     """
     ids = []
     for path in sorted(models_dir.glob("staging/*/_*__sources.yml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_YAML_LOADER) or {}
         for source in document.get("sources", []):
             agency = str(source["name"]).removeprefix("raw_")
             ids += [f"{agency}__{table['name']}" for table in source.get("tables", [])]

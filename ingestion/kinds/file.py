@@ -65,12 +65,12 @@ from ingestion.contract import (
 )
 from ingestion.durable import sha256_file
 from ingestion.errors import RejectedFile
+from ingestion.file_safety import SETTLE_SECONDS
 from ingestion.kinds import Delivery, LedgerView, Pending
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
 
-SETTLE_SECONDS = 1.0
 IGNORED_PREFIXES = (".", "~$")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 CHUNK = 1 << 20

@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from ingestion.zones import Zones
-from orchestration.triggers import DropFolderTrigger, read_seen, scan_drop_folder, seen_path, settled_changes
+from orchestration.triggers import DropFolderTrigger, Settling, read_seen, scan_drop_folder, seen_path
 
 POLL = 0.05
+SETTLE = 0.2  # the platform waits 1 s (ingestion.file_safety.SETTLE_SECONDS)
 
 
 def _trigger(zones: Zones) -> DropFolderTrigger:
     return DropFolderTrigger(
-        data_dir=str(zones.root), agency="disdik", dataset="sekolah", pattern="sekolah*.xlsx", poll_seconds=POLL
+        data_dir=str(zones.root), agency="disdik", dataset="sekolah", pattern="sekolah*.xlsx", poll_seconds=POLL,
+        settle_seconds=SETTLE,
     )
 
 
@@ -50,7 +52,7 @@ def test_serialize_names_the_importable_classpath(zones: Zones) -> None:
     assert classpath == "orchestration.triggers.DropFolderTrigger"
     assert kwargs == {
         "data_dir": str(zones.root), "agency": "disdik", "dataset": "sekolah",
-        "pattern": "sekolah*.xlsx", "poll_seconds": POLL,
+        "pattern": "sekolah*.xlsx", "poll_seconds": POLL, "settle_seconds": SETTLE,
     }
     rebuilt = DropFolderTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
@@ -67,11 +69,47 @@ def test_scan_matches_the_pattern_and_skips_partial_uploads(zones: Zones) -> Non
     assert scan_drop_folder(zones.root / "missing", "*") == {}
 
 
-def test_settled_changes_needs_two_equal_polls_and_a_difference_from_seen() -> None:
-    assert settled_changes({}, {"a": (1, 1)}, {}) == []  # first sight: may still be written
-    assert settled_changes({"a": (1, 1)}, {"a": (2, 2)}, {}) == []  # still growing
-    assert settled_changes({"a": (2, 2)}, {"a": (2, 2)}, {}) == ["a"]
-    assert settled_changes({"a": (2, 2)}, {"a": (2, 2)}, {"a": (2, 2)}) == []  # already fired for it
+def test_a_file_is_complete_after_two_equal_listings_and_the_settle_time() -> None:
+    written_at = 1_000.0  # wall clock, s
+    mtime = int(written_at * 1e9)
+    settling = Settling(settle_seconds=1.0)
+    # First sight: may still be written, whatever its age.
+    assert settling.observe({"a": (5, mtime)}, {}, now=0.0, wall_now=written_at + 5) == []
+    assert settling.waiting
+    # Seen unchanged, last modified 5 s ago: complete (a file renamed in after it was written).
+    assert settling.observe({"a": (5, mtime)}, {}, now=0.2, wall_now=written_at + 5.2) == ["a"]
+    assert not settling.waiting
+
+
+def test_a_file_written_just_now_waits_for_the_settle_time() -> None:
+    mtime = int(1_000.0 * 1e9)
+    settling = Settling(settle_seconds=1.0)
+    assert settling.observe({"a": (5, mtime)}, {}, now=0.0, wall_now=1_000.1) == []
+    assert settling.observe({"a": (5, mtime)}, {}, now=0.2, wall_now=1_000.3) == []  # unchanged, 0.3 s old
+    assert settling.observe({"a": (5, mtime)}, {}, now=0.9, wall_now=1_001.0) == ["a"]
+
+
+def test_a_growing_file_is_never_complete() -> None:
+    settling = Settling(settle_seconds=1.0)
+    for step in range(10):  # a slow copy: a new size and mtime on every listing, for 10 s
+        signature = (step * 100, int((1_000 + step) * 1e9))
+        assert settling.observe({"a": signature}, {}, now=float(step), wall_now=1_000.0 + step + 0.9) == []
+
+
+def test_a_clock_ahead_of_ours_is_covered_by_how_long_we_saw_the_file_unchanged() -> None:
+    future_mtime = int(2_000.0 * 1e9)  # the share's clock is 1,000 s ahead
+    settling = Settling(settle_seconds=1.0)
+    assert settling.observe({"a": (5, future_mtime)}, {}, now=10.0, wall_now=1_000.0) == []
+    assert settling.observe({"a": (5, future_mtime)}, {}, now=10.5, wall_now=1_000.5) == []
+    assert settling.observe({"a": (5, future_mtime)}, {}, now=11.0, wall_now=1_001.0) == ["a"]
+
+
+def test_what_was_fired_for_is_not_complete_again() -> None:
+    settling = Settling(settle_seconds=1.0)
+    seen = {"a": (5, 1)}
+    assert settling.observe({"a": (5, 1)}, seen, now=0.0, wall_now=100.0) == []
+    assert settling.observe({"a": (5, 1)}, seen, now=5.0, wall_now=105.0) == []
+    assert not settling.waiting
 
 
 def test_fires_once_per_delivery_across_re_arms(zones: Zones) -> None:

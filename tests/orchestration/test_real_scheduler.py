@@ -129,7 +129,9 @@ def test_a_dropped_workbook_is_published_by_the_scheduler(airflow: Platform, zon
     assert [p.name for p in published] == [manifest["release_id"]]
 
     # The scheduler imported the tasks' stacks before its LocalExecutor forked the workers.
-    assert f"warm workers: {len(TASK_MODULES) + 1} task modules imported" in airflow.log_path("scheduler").read_text()
+    # and parsed the dbt project.
+    assert f"warm workers: {len(TASK_MODULES) + 1} task modules imported, dbt project parsed" in \
+        airflow.log_path("scheduler").read_text()
 
     ingest, build, publish = (runs[dag_id][0] for dag_id in CHAIN)
     log.warning(
