@@ -16,3 +16,9 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 from orchestration.warm_workers import warm  # noqa: E402
 
 warm()
+
+# In the scheduler on the SQLite metadata DB: a DAG run starts when it is due, not at the next whole
+# second (orchestration/sqlite_clock.py).
+from orchestration.sqlite_clock import install as install_sqlite_clock  # noqa: E402
+
+install_sqlite_clock()

@@ -85,8 +85,9 @@ class Platform:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             # The scheduler loop sleeps this long when it found nothing to do (default 1 s): each hop of an
-            # event (asset event -> run -> task) waits up to one sleep. Measured in benchmarks/latency.py.
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
+            # event (asset event -> run -> task) waits up to one sleep. 0.1 s costs the idle scheduler ~10 %
+            # of one core (0.25 s: ~5 %) for ~0.5 s less per change. Measured in benchmarks/latency.py.
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.1",
             "AIRFLOW__API__WORKERS": "1",
         })
         if os.environ.get(DB_ENV):
