@@ -91,13 +91,14 @@ class Settling:
 
     A file is complete when two listings in a row show it unchanged and it was last modified at least
     `settle_seconds` ago, by its mtime or, for a clock that disagrees with ours (a network share), by
-    how long this watcher has seen it unchanged. A file renamed into the folder after it was written
-    (what agencies are asked to do) is complete at once; one still being copied waits until the writes stop.
+    how long this watcher has seen it unchanged. A file renamed into the folder a second or more after it
+    was written (what agencies are asked to do) is complete on the next listing; one still being copied
+    waits until its writes stop.
     """
 
     def __init__(self, settle_seconds: float = SETTLE_SECONDS) -> None:
         self.settle_seconds = settle_seconds
-        self.pending: dict[str, tuple[Signature, float]] = {}  # name -> (signature, when first seen unchanged)
+        self.pending: dict[str, tuple[Signature, float]] = {}  # name -> (signature, when this version was first seen)
 
     def observe(self, current: dict[str, Signature], seen: dict[str, Signature], *, now: float, wall_now: float) -> list[str]:
         """Files of this listing that are complete and differ from `seen` (what was fired for before)."""

@@ -6,6 +6,9 @@ is therefore already in every task process, shared copy-on-write. Without this, 
 imports its stack itself: Great Expectations ~5 s, dbt ~2-4 s, pyarrow/DuckDB ~1 s on this machine,
 which was most of a small change's event-to-live time (benchmarks/README.md, "Event-to-live latency").
 
+After the imports it loads the dbt project (`warehouse.build.warm_dbt`), so a build task also skips dbt's
+one-time start-up and its first build runs from the loaded project.
+
 `airflow_local_settings.py` calls `warm()` while Airflow starts; it acts only in the scheduler of a
 LocalExecutor platform and only when `SATUDATA_WARM_WORKERS` is not "0". The price is memory held by the
 scheduler (~0.4 GB, shared with the workers, so counted once in PSS) and a slower scheduler start.
