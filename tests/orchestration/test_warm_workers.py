@@ -1,4 +1,4 @@
-"""The scheduler pre-imports the task stacks; every other Airflow process is left alone."""
+"""The scheduler pre-imports the task stacks and loads the dbt project; every other Airflow process is left alone."""
 
 from __future__ import annotations
 
