@@ -24,6 +24,11 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 LOCAL_SETTINGS = Path(__file__).with_name("airflow_local_settings.py")
 
 
+def airflow_command(argv: list[str]) -> str | None:
+    """The Airflow command this process runs (`airflow scheduler --skip-serve-logs` -> "scheduler")."""
+    return next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+
+
 def airflow_home(zones: Zones) -> Path:
     override = os.environ.get(HOME_ENV)
     return Path(override).resolve() if override else zones.state / "airflow"

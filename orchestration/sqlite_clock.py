@@ -21,17 +21,14 @@ SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 _installed = False
 
 
-def is_scheduler(argv: list[str]) -> bool:
-    command = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
-    return command == "scheduler"
-
-
 def install(argv: list[str] | None = None) -> bool:
     """Compile `func.now()` with milliseconds on SQLite, in the scheduler; returns whether it did."""
     global _installed
     if _installed:
         return True
-    if not is_scheduler(sys.argv if argv is None else argv):
+    from orchestration.airflow_env import airflow_command
+
+    if airflow_command(sys.argv if argv is None else argv) != "scheduler":
         return False
     from sqlalchemy.ext.compiler import compiles
     from sqlalchemy.sql import functions

@@ -43,7 +43,9 @@ DBT_PARSED = "dbt project parsed"  # what `warm` reports after `warehouse.build.
 
 def is_local_scheduler(argv: list[str], environ: dict[str, str]) -> bool:
     """True in `airflow scheduler` when tasks run in processes forked from it (LocalExecutor)."""
-    command = next((arg for arg in argv[1:] if not arg.startswith("-")), None)
+    from orchestration.airflow_env import airflow_command
+
+    command = airflow_command(argv)
     executor = environ.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
     return command == "scheduler" and executor.rsplit(".", 1)[-1] == "LocalExecutor"
 
