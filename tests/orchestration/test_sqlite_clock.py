@@ -17,9 +17,11 @@ from orchestration.sqlite_clock import install
 installed = install(sys.argv[1:])
 engine = sa.create_engine("sqlite://")
 with engine.connect() as connection:
-    # Half a second past a whole second, ask whether a time 0.2 s ago (as Airflow stores it) is due.
-    time.sleep((1.5 - (time.time() % 1)) % 1)
-    earlier = (datetime.now(timezone.utc) - timedelta(seconds=0.2)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # A third of a second past a whole second S (SQLite's own clock), ask whether S.000001 (as Airflow
+    # stores times) is due: it is, but CURRENT_TIMESTAMP says 'S', which sorts before it.
+    time.sleep((1.3 - (time.time() % 1)) % 1)
+    second = connection.execute(sa.text("select strftime('%Y-%m-%d %H:%M:%S', 'now')")).scalar()
+    earlier = f"{second}.000001"
     due = connection.execute(sa.select(sa.literal(earlier) <= sa.func.now())).scalar()
     later = (datetime.now(timezone.utc) + timedelta(seconds=0.3)).strftime("%Y-%m-%d %H:%M:%S.%f")
     early = connection.execute(sa.select(sa.literal(later) <= sa.func.now())).scalar()
@@ -38,7 +40,7 @@ def test_in_the_scheduler_a_run_due_a_fraction_of_a_second_ago_is_due() -> None:
     result = _probe("airflow", "scheduler", "--skip-serve-logs")
     assert result["installed"] is True
     assert "strftime" in result["sql"]
-    assert result["due"] is True  # 0.2 s ago, within this second: CURRENT_TIMESTAMP says not yet
+    assert result["due"] is True  # ~0.3 s ago, within this second: CURRENT_TIMESTAMP says not yet
     assert result["early"] is False  # and nothing in the future is due
 
 
