@@ -165,9 +165,9 @@ def run_dbt(
 ) -> Any:
     """Invoke dbt in-process against `database`; target/ and logs/ go under `work_dir`.
 
-    Returns dbt's `dbtRunnerResult`. dbt's console output is quieted (errors only); its full
-    log is in work_dir/logs/dbt.log. A `manifest` (parsed for the same project, profile and vars)
-    spares dbt reading the project.
+    Returns dbt's `dbtRunnerResult`. dbt writes nothing to the console: failures come back in the
+    result (node messages, `result.exception`), and dbt's full log is in work_dir/logs/dbt.log. A
+    `manifest` (parsed for the same project, profile and vars) spares dbt reading the project.
     """
     from dbt.cli.main import dbtRunner
 
@@ -183,7 +183,12 @@ def run_dbt(
         str(work_dir / "logs"),
         "--vars",
         json.dumps(dbt_vars),
-        "--quiet",
+        # Not `--quiet`: dbt formats every event for the console (its secrets scrubber walks the whole
+        # environment for each line) and only then drops it below ERROR; `none` adds no console logger.
+        "--log-level",
+        "none",
+        "--log-level-file",  # it follows --log-level unless given
+        "debug",
         "--no-use-colors",
     ]
     env = {WAREHOUSE_PATH_ENV: str(database), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
