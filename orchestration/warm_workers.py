@@ -6,7 +6,7 @@ is therefore already in every task process, shared copy-on-write. Without this, 
 imports its stack itself: Great Expectations ~5 s, dbt ~2-4 s, pyarrow/DuckDB ~1 s on this machine,
 which was most of a small change's event-to-live time (benchmarks/README.md, "Event-to-live latency").
 
-After the imports it loads the dbt project (`warehouse.build.warm_dbt`), so a build task also skips dbt's
+After the imports it loads the dbt project (`warehouse.warm.warm_dbt`), so a build task also skips dbt's
 one-time start-up and its first build runs from the loaded project.
 
 `airflow_local_settings.py` calls `warm()` while Airflow starts; it acts only in the scheduler of a
@@ -38,7 +38,7 @@ TASK_MODULES = (
     "dbt.adapters.duckdb",
     "publication.release",
 )
-DBT_PARSED = "dbt project parsed"  # what `warm` reports after `warehouse.build.warm_dbt`
+DBT_PARSED = "dbt project parsed"  # what `warm` reports after `warehouse.warm.warm_dbt`
 
 
 def is_local_scheduler(argv: list[str], environ: dict[str, str]) -> bool:
@@ -80,7 +80,7 @@ def warm(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     try:
         # dbt's one-time work in a process (schemas, serialisers, the adapter), done once here.
         from ingestion.zones import Zones
-        from warehouse.build import warm_dbt
+        from warehouse.warm import warm_dbt
 
         if warm_dbt(Zones.from_env()):
             imported.append(DBT_PARSED)

@@ -257,120 +257,10 @@ def _write_incremental_artifacts(result: Any, base_dir: Path, work_dir: Path) ->
         shutil.copyfile(base_manifest, target / "manifest.json")
 
 
-# Where dbt imported its Rust static parser (dbt_extractor): swapped out while the scheduler warms up.
-_STATIC_PARSER_USERS = ("dbt.parser.models", "dbt.parser.unit_tests", "dbt.clients.jinja_static")
-
-
-class _ParseNeeded(RuntimeError):
-    """The saved parsed project is missing or stale: warming dbt would have to parse files."""
-
-
-@contextlib.contextmanager
-def _static_parser_refused() -> Iterator[None]:
-    """dbt's static parser fails for the duration, so no file gets parsed.
-
-    It runs on a Rust (rayon) thread pool that is started once per process and does not survive fork: a
-    process forked after the pool started waits forever on its first parse. The scheduler forks the
-    workers, so it must never start that pool.
-    """
-    import importlib
-
-    def refuse(source: str) -> dict:
-        raise _ParseNeeded("the saved parsed project does not match the project files")
-
-    modules = [importlib.import_module(name) for name in _STATIC_PARSER_USERS]
-    saved = [module.py_extract_from_source for module in modules]
-    for module in modules:
-        module.py_extract_from_source = refuse
-    try:
-        yield
-    finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.py_extract_from_source = original
-
-
 def build_vars(warehouse_dir: Path) -> dict[str, str]:
     """dbt's vars for every build: constant paths under the `_building` link, so a saved parse stays valid."""
     building = building_path(warehouse_dir)
     return {"raw_root": str(building / "raw"), "marts_dir": str(building / MARTS_DIR)}
-
-
-def parse_project(zones: Zones, work_dir: Path, *, static_parser: bool = True) -> Any:
-    """`dbt parse` as a build of `zones` sees the project (same profile and vars), into work_dir/target.
-
-    With a saved parsed project in work_dir/target, dbt re-parses only what changed since.
-    """
-    database = building_path(zones.warehouse) / DATABASE_FILE
-    with contextlib.nullcontext() if static_parser else _static_parser_refused():
-        return run_dbt(["parse", "--no-write-json"], database=database, work_dir=work_dir,
-                       dbt_vars=build_vars(zones.warehouse))
-
-
-# The project as the scheduler loaded it before forking its workers (`warm_dbt`): the first build in each
-# forked task process starts from it instead of reading the project again (~0.4 s).
-_warm_project: dict[str, Any] = {}
-
-
-def _take_warm_manifest(warehouse_dir: Path, fingerprint: str) -> Any:
-    """The manifest `warm_dbt` loaded, once per process, if it was made for this warehouse and code.
-
-    Once: a dbt run fills in the nodes it compiles, so a second build in the same process parses
-    afresh; a forked task process gets the scheduler's copy untouched.
-    """
-    warm = dict(_warm_project)
-    _warm_project.clear()
-    if warm.get("warehouse_dir") == str(warehouse_dir) and warm.get("fingerprint") == fingerprint:
-        return warm["manifest"]
-    return None
-
-
-_PARSE_IN_CHILD = (
-    "import sys; from pathlib import Path; from ingestion.zones import Zones; from warehouse.build import parse_project; "
-    "result = parse_project(Zones(Path(sys.argv[1])), Path(sys.argv[2])); "
-    "sys.exit(0 if result.success else f'dbt parse failed: {result.exception}')"
-)
-
-
-def warm_dbt(zones: Zones) -> bool:
-    """Load the project's parse once in this process, as a build would, so dbt's one-time work is done.
-
-    A process's first dbt invocation builds JSON schemas to validate the profile and project, generates
-    mashumaro's deserialisers for the manifest and inspects the stack for the adapter's behaviour flags:
-    ~1.2 s before any node runs. The LocalExecutor's scheduler calls this before it forks its workers
-    (`orchestration.warm_workers`), so a build task starts with that done, and with the loaded project
-    itself: the first build in the process runs from it instead of reading the project again, when the
-    project files are still those it was loaded from (`_take_warm_manifest`).
-
-    It loads the last build's saved parse in a scratch directory. When that is missing or stale, a child
-    process parses the project first (a few seconds): files are never parsed here, because dbt's parser
-    starts a thread pool that a forked process cannot use (`_static_parser_refused`); that fresh parse is
-    saved for the builds (`PARTIAL_PARSE_CACHE`). It reads no data, opens no database and writes nothing
-    else. Returns whether dbt loaded the project.
-    """
-    import subprocess
-    import sys
-
-    with tempfile.TemporaryDirectory(prefix="satudata-dbt-warm-") as scratch:
-        work_dir = Path(scratch)
-        _restore_parsed_project(zones.warehouse, work_dir)
-        result = parse_project(zones, work_dir, static_parser=False)
-        if not result.success:
-            log.info("dbt warm-up: the saved parse is missing or stale; parsing in a child process")
-            child = subprocess.run([sys.executable, "-c", _PARSE_IN_CHILD, str(zones.root), scratch],
-                                   cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-            if child.returncode != 0:
-                log.warning("dbt warm-up: %s", (child.stderr.strip() or "parse failed")[-2000:])
-                return False
-            result = parse_project(zones, work_dir, static_parser=False)
-            if result.success:
-                # The next build starts from it too (a build that runs from the loaded project saves none).
-                zones.warehouse.mkdir(parents=True, exist_ok=True)
-                _keep_parsed_project(zones.warehouse, work_dir)
-    if not result.success:
-        log.warning("dbt warm-up: the fresh parse could not be loaded: %s", result.exception)
-        return False
-    _warm_project.update(manifest=result.result, warehouse_dir=str(zones.warehouse), fingerprint=project_fingerprint())
-    return True
 
 
 def _node_results(result: Any) -> list[Any]:
@@ -594,6 +484,8 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             log.info("warehouse build %s is current for these inputs: nothing to do", current["build_id"])
             return None
 
+        from warehouse.warm import take_warm_manifest  # warm.py builds on this module
+
         _set_aside_crashed_builds(builds_dir)
         build_id, started_at = _free_build_id(builds_dir, inputs)
         tmp_dir = builds_dir / f"_tmp-{build_id}"
@@ -632,7 +524,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             # The database too: its path is part of the profile, which dbt's saved manifest must match.
             result = run_dbt(command, database=building / DATABASE_FILE, work_dir=tmp_dir,
                              dbt_vars=build_vars(warehouse_dir),
-                             manifest=_take_warm_manifest(warehouse_dir, project_fingerprint()))
+                             manifest=take_warm_manifest(warehouse_dir, project_fingerprint()))
             _keep_parsed_project(warehouse_dir, tmp_dir)
             if rebuild_from is not None:
                 _write_incremental_artifacts(result, (warehouse_dir / "current").resolve(), tmp_dir)

@@ -50,7 +50,12 @@ from pathlib import Path
 from orchestration.warm_workers import DBT_PARSED, TASK_MODULES, warm
 from publication.quality import _DeferredModule
 done = warm(["airflow", "scheduler"], {})
+from dbt_common.clients.jinja import template_cache
+from warehouse.warm import _warm_project
+manifest = _warm_project.get("manifest")
 report = {
+    "macros_compiled": manifest is not None and all(
+        macro.macro_sql in template_cache.file_cache for macro in manifest.macros.values()),
     "done": done,
     "modules_loaded": all(name in sys.modules for name in [*TASK_MODULES, "great_expectations.expectations"]),
     "altair_deferred": isinstance(sys.modules.get("altair"), _DeferredModule),
@@ -119,6 +124,8 @@ def test_the_scheduler_loads_dbt_and_its_forks_can_still_parse(tmp_path: Path, s
     # and dbt loaded the project: from the saved parse, or from a parse made in a child process.
     assert report["done"] == [*TASK_MODULES, "great_expectations", DBT_PARSED]
     assert report["modules_loaded"] and report["altair_deferred"]
+    # Every macro compiled into dbt's template cache, which the forked build tasks inherit.
+    assert report["macros_compiled"]
     # No Python thread left running in the process the workers are forked from.
     assert report["python_threads"] == 1
     # The warm-up wrote nothing under the data root (a build in progress is never touched) but, when it had
@@ -145,18 +152,18 @@ def test_inspecting_every_module_does_not_import_the_deferred_ones() -> None:
 
 
 def test_the_loaded_project_serves_one_build_of_the_same_warehouse_and_code(tmp_path: Path) -> None:
-    from warehouse import build
+    from warehouse import warm
 
     manifest = object()  # stands in for dbt's Manifest: only its identity is checked
     try:
-        build._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
-        assert build._take_warm_manifest(tmp_path, "code-1") is manifest
+        warm._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
+        assert warm.take_warm_manifest(tmp_path, "code-1") is manifest
         # Once: a dbt run fills in the nodes it compiled, so the next build in this process parses.
-        assert build._take_warm_manifest(tmp_path, "code-1") is None
+        assert warm.take_warm_manifest(tmp_path, "code-1") is None
 
-        build._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
-        assert build._take_warm_manifest(tmp_path, "code-2") is None  # the project changed since it was loaded
-        build._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
-        assert build._take_warm_manifest(tmp_path / "other", "code-1") is None  # another data root
+        warm._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
+        assert warm.take_warm_manifest(tmp_path, "code-2") is None  # the project changed since it was loaded
+        warm._warm_project.update(manifest=manifest, warehouse_dir=str(tmp_path), fingerprint="code-1")
+        assert warm.take_warm_manifest(tmp_path / "other", "code-1") is None  # another data root
     finally:
-        build._warm_project.clear()
+        warm._warm_project.clear()
