@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from ingestion.catalog import REPO_ROOT, Catalog, load_catalog
-from warehouse.sources import render_sources, sources_path, stale_sources, write_sources
+from warehouse.sources import project_datasets, render_sources, sources_path, stale_sources, write_sources
 
 
 def test_committed_sources_files_are_not_stale(catalog: Catalog) -> None:
@@ -51,3 +51,17 @@ def test_a_catalog_change_makes_the_file_stale_until_regenerated(tmp_path: Path)
     assert write_sources(changed, models_dir) == [sources_path("disdik", models_dir)]
     assert "Alamat lengkap sekolah" in sources_path("disdik", models_dir).read_text()
     assert stale_sources(changed, models_dir) == []
+
+
+def test_the_project_datasets_follow_the_sources_files(tmp_path: Path) -> None:
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(REPO_ROOT / "catalog", catalog_dir)
+    models_dir = tmp_path / "models"
+    write_sources(load_catalog(catalog_dir), models_dir)
+    every = project_datasets(models_dir)
+    assert every == sorted(entry.id for entry in load_catalog(catalog_dir).datasets)
+    assert project_datasets(models_dir) == every  # read again or remembered, the same answer
+
+    # One agency's sources file goes: the next call reads the files again, not the remembered list.
+    sources_path("dpmd", models_dir).unlink()
+    assert project_datasets(models_dir) == [dataset for dataset in every if not dataset.startswith("dpmd__")]
