@@ -6,8 +6,8 @@ is therefore already in every task process, shared copy-on-write. Without this, 
 imports its stack itself: Great Expectations ~5 s, dbt ~2-4 s, pyarrow/DuckDB ~1 s on this machine,
 which was most of a small change's event-to-live time (benchmarks/README.md, "Event-to-live latency").
 
-After the imports it loads the dbt project (`warehouse.warm.warm_dbt`), so a build task also skips dbt's
-one-time start-up and its first build runs from the loaded project.
+After the imports it loads the dbt project and compiles its macros (`warehouse.warm.warm_dbt`), so a build
+task also skips dbt's one-time start-up and its first build runs from the loaded project.
 
 `airflow_local_settings.py` calls `warm()` while Airflow starts; it acts only in the scheduler of a
 LocalExecutor platform and only when `SATUDATA_WARM_WORKERS` is not "0". The price is memory held by the
@@ -78,7 +78,7 @@ def warm(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         log.warning("warm workers: could not import great_expectations", exc_info=True)
     modules = len(imported)
     try:
-        # dbt's one-time work in a process (schemas, serialisers, the adapter), done once here.
+        # dbt's one-time work in a process (schemas, serialisers, the adapter, the macros), done once here.
         from ingestion.zones import Zones
         from warehouse.warm import warm_dbt
 
