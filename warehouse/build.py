@@ -219,7 +219,7 @@ def building_path(warehouse_dir: Path) -> Path:
     return warehouse_dir / BUILDING_LINK
 
 
-def _restore_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
+def restore_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
     """Give dbt the previous build's parsed project: it re-parses only the files that changed since.
 
     dbt checks the saved manifest itself (dbt version, vars, profile, project config, each file's
@@ -231,7 +231,7 @@ def _restore_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
         shutil.copyfile(cache, work_dir / "target" / PARTIAL_PARSE_FILE)
 
 
-def _keep_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
+def keep_parsed_project(warehouse_dir: Path, work_dir: Path) -> None:
     """Save this build's parsed project for the next build (copy, then rename: never a torn file)."""
     parsed = work_dir / "target" / PARTIAL_PARSE_FILE
     if parsed.exists():
@@ -520,12 +520,12 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
             if excluded:
                 log.info("no batches yet for %s: their models are left out", ", ".join(excluded))
                 command += ["--exclude", *excluded]
-            _restore_parsed_project(warehouse_dir, tmp_dir)
+            restore_parsed_project(warehouse_dir, tmp_dir)
             # The database too: its path is part of the profile, which dbt's saved manifest must match.
             result = run_dbt(command, database=building / DATABASE_FILE, work_dir=tmp_dir,
                              dbt_vars=build_vars(warehouse_dir),
                              manifest=take_warm_manifest(warehouse_dir, project_fingerprint()))
-            _keep_parsed_project(warehouse_dir, tmp_dir)
+            keep_parsed_project(warehouse_dir, tmp_dir)
             if rebuild_from is not None:
                 _write_incremental_artifacts(result, (warehouse_dir / "current").resolve(), tmp_dir)
         except BaseException:

@@ -132,7 +132,7 @@ def project_datasets(models_dir: Path = MODELS_DIR) -> list[str]:
     Read once per process while the sources files are unchanged (a build asks twice; ~12 ms of YAML each).
     """
     paths = sorted(models_dir.glob("staging/*/_*__sources.yml"))
-    stamp = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in paths)
+    stamp = tuple((str(path), stat.st_mtime_ns, stat.st_size) for path, stat in ((p, p.stat()) for p in paths))
     if stamp not in _PROJECT_DATASETS:
         ids = []
         for path in paths:

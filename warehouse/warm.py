@@ -29,11 +29,11 @@ from ingestion.catalog import REPO_ROOT
 from ingestion.zones import Zones
 from warehouse.build import (
     DATABASE_FILE,
-    _keep_parsed_project,
-    _restore_parsed_project,
     build_vars,
     building_path,
+    keep_parsed_project,
     project_fingerprint,
+    restore_parsed_project,
     run_dbt,
 )
 
@@ -131,7 +131,7 @@ def warm_dbt(zones: Zones) -> bool:
     """
     with tempfile.TemporaryDirectory(prefix="satudata-dbt-warm-") as scratch:
         work_dir = Path(scratch)
-        _restore_parsed_project(zones.warehouse, work_dir)
+        restore_parsed_project(zones.warehouse, work_dir)
         result = parse_project(zones, work_dir, static_parser=False)
         if not result.success:
             log.info("dbt warm-up: the saved parse is missing or stale; parsing in a child process")
@@ -144,7 +144,7 @@ def warm_dbt(zones: Zones) -> bool:
             if result.success:
                 # The next build starts from it too (a build that runs from the loaded project saves none).
                 zones.warehouse.mkdir(parents=True, exist_ok=True)
-                _keep_parsed_project(zones.warehouse, work_dir)
+                keep_parsed_project(zones.warehouse, work_dir)
     if not result.success:
         log.warning("dbt warm-up: the fresh parse could not be loaded: %s", result.exception)
         return False

@@ -18,8 +18,8 @@ from warehouse.build import (
     DATABASE_FILE,
     MARTS_DIR,
     PARTIAL_PARSE_CACHE,
-    _keep_parsed_project,
     building_path,
+    keep_parsed_project,
     run_dbt,
 )
 
@@ -102,7 +102,7 @@ def _save_parsed_project(data_dir: Path, *, database: str = DATABASE_FILE) -> No
                          dbt_vars={"raw_root": str(building / "raw"), "marts_dir": str(building / MARTS_DIR)})
         assert result.success, result.exception
         zones.warehouse.mkdir(parents=True)
-        _keep_parsed_project(zones.warehouse, Path(scratch))
+        keep_parsed_project(zones.warehouse, Path(scratch))
 
 
 def _files(root: Path) -> dict[str, int]:
