@@ -31,7 +31,7 @@ from airflow.sdk import (
 
 from ingestion.catalog import RELEASE_ASSET, WAREHOUSE_ASSET, DatasetEntry, load_catalog
 from ingestion.zones import Zones
-from orchestration.triggers import BrokerMessageTrigger, DropFolderTrigger
+from orchestration.triggers import BrokerMessageTrigger, DropFolderTrigger, SourceProbeTrigger
 
 TIMEZONE = "Asia/Makassar"  # Paser keeps WITA (UTC+8)
 START_DATE = pendulum.datetime(2025, 1, 1, tz=TIMEZONE)
@@ -73,7 +73,7 @@ def _timetable(when: str) -> str | DeltaTriggerTimetable | CronTriggerTimetable:
 
 
 def _watched_assets(entry: DatasetEntry, zones: Zones) -> list[Asset]:
-    """The asset an agency's signal lands on: by the drop-folder or broker watcher, or posted over REST."""
+    """The asset an agency's signal lands on: by the drop-folder, broker or source-probe watcher, or posted over REST."""
     trigger = entry.spec.trigger
     if trigger.by == "file_drop":
         watcher = AssetWatcher(
@@ -96,6 +96,12 @@ def _watched_assets(entry: DatasetEntry, zones: Zones) -> list[Asset]:
             ),
         )
         return [Asset(f"message__{entry.id}", watchers=[watcher])]
+    if trigger.by == "poll":
+        watcher = AssetWatcher(
+            name=f"probe__{entry.id}",
+            trigger=SourceProbeTrigger(dataset_id=entry.id, poll_seconds=trigger.poll_seconds),
+        )
+        return [Asset(f"probe__{entry.id}", watchers=[watcher])]
     # asset_event: an agency system posts to this asset through the REST API (POST /api/v2/assets/events).
     return [Asset(f"signal__{entry.id}")]
 

@@ -180,13 +180,14 @@ Source = Annotated[FileSource | RelationalSource | HttpJsonSource | CkanSource, 
 
 
 class Trigger(Strict):
-    """How new data is noticed: a file drop, an asset event posted to the API, a broker message, or a schedule."""
+    """How new data is noticed: a file drop, an asset event posted to the API, a broker message, a probe of the
+    source's change marker (`poll`, databases), or a schedule."""
 
-    by: Literal["file_drop", "asset_event", "message", "schedule"]
+    by: Literal["file_drop", "asset_event", "message", "poll", "schedule"]
     schedule: str | None = None  # by == schedule: a cron, a preset (@hourly) or an interval ("30s", "5m", "1h")
     reconcile_every: str | None = None  # event-driven datasets: also poll on this interval/cron, so a lost
     #                                     signal delays a change but never loses it
-    poll_seconds: float = Field(default=5.0, gt=0)  # file_drop / message: how often to look
+    poll_seconds: float = Field(default=5.0, gt=0)  # file_drop / message / poll: how often to look
     connection: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")  # message: the broker (Airflow conn id)
     stream: str | None = None  # message: the stream / subject the agency publishes "dataset changed" to
 
@@ -208,6 +209,15 @@ class Dataset(Strict):
     trigger: Trigger
     contract: Contract
     metadata: SdiMetadata
+
+    @model_validator(mode="after")
+    def _poll_needs_a_database(self) -> Dataset:
+        if self.trigger.by == "poll" and not isinstance(self.source, RelationalSource):
+            raise ValueError(
+                f"trigger 'by: poll' probes a database's change marker (count and max(cursor)); a '{self.source.kind}'"
+                " source has none: use 'by: file_drop' for files, 'by: schedule' or 'asset_event' for APIs"
+            )
+        return self
 
     @model_validator(mode="after")
     def _keys_in_contract(self) -> Dataset:

@@ -26,7 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from ingestion.catalog import CatalogError, DatasetEntry, load_catalog
+from ingestion.catalog import (
+    CatalogError,
+    CkanSource,
+    DatasetEntry,
+    FileSource,
+    HttpJsonSource,
+    Trigger,
+    load_catalog,
+)
 from ingestion.zones import Zones
 from orchestration.platform import ADMIN_USER, Platform, PlatformError
 
@@ -254,16 +262,33 @@ def _run_chain_and_report(args: argparse.Namespace, zones: Zones) -> int:
 
 # --- catalog, releases, status ----------------------------------------------------------------------
 
+def _describe_source(entry: DatasetEntry) -> str:
+    source = entry.spec.source
+    if isinstance(source, FileSource):
+        return f"{source.format} files '{source.pattern}' in drop/{entry.agency.code}/"
+    if isinstance(source, HttpJsonSource):
+        return f"REST API {source.path} (connection {source.connection})"
+    if isinstance(source, CkanSource):
+        return f"CKAN resource {source.package}/{source.resource} (connection {source.connection})"
+    what = f"table {source.table}" if source.table else "a query"
+    return f"{source.kind} {what} (connection {source.connection})"
+
+
+def _describe_trigger(trigger: Trigger) -> str:
+    if trigger.by == "schedule":
+        return f"schedule {trigger.schedule}"
+    if trigger.by in ("poll", "file_drop"):
+        return f"{trigger.by} every {trigger.poll_seconds:g} s"
+    return trigger.by
+
+
 def command_catalog(args: argparse.Namespace, zones: Zones) -> int:
     catalog = load_catalog(args.catalog_dir)
     print(f"Catalog OK: {len(catalog.datasets)} dataset(s), {len(catalog.publications)} publication(s)")
     print("Datasets:")
     for entry in catalog.datasets:
-        trigger = entry.spec.trigger
-        how = trigger.schedule if trigger.by == "schedule" else trigger.by
-        source = entry.spec.source
         print(f"  {entry.id:<28} {entry.spec.title}")
-        print(f"    {source.format} files '{source.pattern}' in drop/{entry.agency.code}/, trigger {how}, "
+        print(f"    {_describe_source(entry)}, trigger {_describe_trigger(entry.spec.trigger)}, "
               f"key {', '.join(entry.spec.primary_key)}, {len(entry.spec.contract.columns)} columns, "
               f"owner {entry.spec.owner}")
     print("Publications:")

@@ -1,4 +1,5 @@
-"""Airflow event triggers of the platform: the drop-folder watcher (`file_drop`) and the broker watcher (`message`).
+"""Airflow event triggers of the platform: the drop-folder watcher (`file_drop`), the broker watcher (`message`)
+and the source probe (`poll`).
 
 `DropFolderTrigger` runs in the triggerer as the AssetWatcher of `drop__<agency>__<dataset>`. It
 lists the agency's drop folder every `poll_seconds` and fires when a file matching the dataset's
@@ -13,6 +14,11 @@ dataset's durable JetStream consumer (orchestration.broker) and fires one event 
 or more "dataset changed" messages. It uses the triggerer's shared-stream ack mode (Airflow 3.3):
 the batch is acknowledged on the broker only after Airflow confirmed the event stored in its
 metadata DB; anything not confirmed (crash, timeout, no subscriber) is redelivered.
+
+`SourceProbeTrigger` runs as the AssetWatcher of `probe__<agency>__<dataset>` for a database with no
+signal: every `poll_seconds` it asks the server for the table's count and max(cursor) and fires when
+they moved. The ingest reconciles from the ledger, so a spurious event (a restarted triggerer fires
+once) loads nothing.
 """
 
 from __future__ import annotations
@@ -263,3 +269,45 @@ class BrokerMessageTrigger(BaseEventTrigger):
                 await producer.consumer.ack(delivery)
         finally:
             await producer.aclose()
+
+
+# The marker each dataset's probe last fired for, per triggerer process: it outlives a re-armed trigger. A
+# restarted triggerer starts empty and fires once; the ingest then finds nothing new if nothing changed.
+_PROBE_FIRED: dict[str, list[str]] = {}
+
+
+class SourceProbeTrigger(BaseEventTrigger):
+    """Fires when a database source's change marker moves (`trigger.by: poll`): count and max(cursor), see
+    `ingestion.kinds.relational.change_marker`. One cheap query every `poll_seconds`, in the triggerer:
+    unchanged data starts no DAG run at all and takes no worker slot."""
+
+    def __init__(self, *, dataset_id: str, poll_seconds: float = 5.0) -> None:
+        super().__init__()
+        self.dataset_id = dataset_id
+        self.poll_seconds = poll_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("orchestration.triggers.SourceProbeTrigger", {"dataset_id": self.dataset_id, "poll_seconds": self.poll_seconds})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from ingestion.catalog import load_catalog
+        from ingestion.errors import IngestionError
+        from ingestion.kinds.relational import change_marker
+
+        entry = (await asyncio.to_thread(load_catalog)).dataset(self.dataset_id)
+        self.log.info("probing %s's source every %ss", self.dataset_id, self.poll_seconds)
+        failing = ""
+        while True:
+            try:
+                marker = await asyncio.to_thread(change_marker, entry)
+            except IngestionError as exc:  # the agency's server is down or refuses us: say so once, keep probing
+                if str(exc) != failing:
+                    self.log.warning("probe of %s failed, trying again every %ss: %s", self.dataset_id, self.poll_seconds, exc)
+                failing = str(exc)
+            else:
+                failing = ""
+                if _PROBE_FIRED.get(self.dataset_id) != marker:
+                    _PROBE_FIRED[self.dataset_id] = marker
+                    self.log.info("%s changed at the source", self.dataset_id)
+                    yield TriggerEvent({"dataset": self.dataset_id, "marker": marker})
+            await asyncio.sleep(self.poll_seconds)

@@ -320,3 +320,42 @@ def _jsonable(value: object) -> object:
     if isinstance(value, decimal.Decimal):
         return str(value)
     return value
+
+
+# --- The change marker (trigger.by: poll) -------------------------------------------------------
+
+def change_marker(entry: DatasetEntry) -> list[str]:
+    """What the source holds now, in one cheap query: the triggerer's probe for `trigger.by: poll`.
+
+    With a cursor: the row count and the highest cursor value, both computed by the server (a new or
+    changed row moves the cursor, a deleted one the count). Without a cursor: the row count and an
+    order-free sum of row hashes, computed by DuckDB over the whole table; every probe then reads the
+    table, so such a source wants a longer `poll_seconds`. Equal markers: nothing to load.
+    """
+    from ingestion.kinds import kind_module, served_kind  # the kind modules import this one
+
+    spec = entry.spec.source
+    assert isinstance(spec, RelationalSource)
+    dialect: Dialect = kind_module(served_kind(spec.kind, spec.connection)).DIALECT
+    plan = Plan(entry, spec, dialect, entry.spec.cursor, None)
+    conn = get_connection(spec.connection)
+    con = duckdb.connect()
+    try:
+        alias = _attach(con, plan, conn)
+        if plan.cursor is not None:
+            source = (".".join(dialect.quote(part) for part in spec.table.split(".")) if spec.table
+                      else f"({server_query(plan)}) AS _q")
+            server_sql = f"SELECT count(*), max({dialect.quote(plan.cursor)}) FROM {source}"
+            sql = f"SELECT * FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)})"
+        else:
+            rows = (_table_ref(plan, alias) if spec.table
+                    else f"{dialect.query_function}({sql_string(alias)}, {sql_string(server_query(plan))})")
+            sql = f"SELECT count(*), sum(hash(_row)::HUGEINT) FROM {rows} AS _row"
+        try:
+            row = con.execute(sql).fetchone()
+        except duckdb.Error as exc:
+            raise SourceConnectionError(f"{plan.label}: cannot probe the source: {conn.mask(str(exc))}") from None
+    finally:
+        con.close()
+    assert row is not None  # an aggregate always returns one row
+    return [str(value) for value in row]

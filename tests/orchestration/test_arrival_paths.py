@@ -3,10 +3,11 @@
     asset_event  the agency's system posts an event with its own token (no admin, no watcher)
     message      a "dataset changed" message on NATS JetStream; also while the triggerer is down
     schedule     a poll every few seconds: unchanged data runs nothing downstream, a change one release
+    poll         the triggerer probes DPMD's database (SQLite stand-in): unchanged data starts no run at all
     file_drop    tests/orchestration/test_real_scheduler.py
 
 Each real-scheduler test starts its own platform with a catalog variant (SATUDATA_CATALOG_DIR) in
-which disdik__sekolah has that trigger. The fast tests at the top check how the DAG file turns
+which disdik__sekolah (dpmd__dana_desa for poll) has that trigger. The fast tests at the top check how the DAG file turns
 each trigger into a schedule.
 """
 
@@ -17,6 +18,7 @@ import importlib.util
 import json
 import logging
 import signal
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -95,6 +97,18 @@ def test_a_message_dataset_is_watched_on_the_broker(zones: Zones, catalog: Catal
     assert watcher.trigger.serialize() == (
         "orchestration.triggers.BrokerMessageTrigger",
         {"conn_id": "broker", "stream": "satudata.disdik.sekolah", "dataset_id": DATASET, "poll_seconds": 2.0},
+    )
+
+
+def test_a_poll_dataset_is_watched_by_the_source_probe(zones: Zones, catalog: Catalog) -> None:
+    original = catalog.dataset("dpmd__dana_desa")
+    spec = original.spec.model_copy(update={"trigger": Trigger(by="poll", poll_seconds=30)})
+    dag = _dag_module()._ingest_dag(DatasetEntry(original.agency, original.name, spec, original.path), zones)
+    (asset,) = dag.timetable.asset_condition.objects
+    assert asset.name == "probe__dpmd__dana_desa"
+    (watcher,) = asset.watchers
+    assert watcher.trigger.serialize() == (
+        "orchestration.triggers.SourceProbeTrigger", {"dataset_id": "dpmd__dana_desa", "poll_seconds": 30.0},
     )
 
 
@@ -296,3 +310,38 @@ def test_schedule_unchanged_data_runs_nothing_downstream(platform_factory: Platf
     assert {r["run_type"] for r in ingests} == {"scheduled"}
     log.warning("schedule: change -> release %.1f s over %d polls", at(second[0]["end_date"]) - changed_at, len(ingests))
     stop_component(airflow, "scheduler", signal.SIGTERM)  # no poll while the fixture stops the rest
+
+
+@pytest.mark.scheduler
+def test_poll_the_triggerer_probes_the_database_and_unchanged_data_starts_nothing(
+    platform_factory: PlatformFactory, zones: Zones, tmp_path: Path
+) -> None:
+    from agency_systems import dpmd
+
+    dataset, ingest = "dpmd__dana_desa", "ingest__dpmd__dana_desa"
+    conn_env = dpmd.write_demo(zones)  # the SQLite stand-in of DPMD's MariaDB, as `make run` serves it
+    variant = catalog_variant(tmp_path / "catalog", dataset, {"by": "poll", "poll_seconds": 1})
+    airflow = platform_factory(catalog_dir=variant, extra_env={
+        **conn_env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+    })
+    airflow.wait_healthy(STARTUP_SECONDS)
+    # A fresh triggerer fires once: the first ingest loads the table, and the chain publishes it.
+    wait_for("the first release", airflow, STARTUP_SECONDS + CHAIN_SECONDS, lambda: finished_runs(airflow, "publish"))
+    _assert_published(zones, 1)
+
+    time.sleep(6)  # ~6 probes over unchanged data: no DAG run at all, not even a skipped one
+    assert len(dag_runs(airflow, ingest)) == 1
+    assert len(dag_runs(airflow, "build_warehouse")) == 1
+
+    database = Path(conn_env[dpmd.CONNECTION_ENV].removeprefix("sqlite:///"))
+    changed_at = time.time()
+    with sqlite3.connect(database) as db:  # a desa reports tahap II: the application bumps updated_at
+        db.execute("UPDATE dana_desa SET realisasi_tahap_2 = 100000000.00, updated_at = '2026-07-01 10:00:00' "
+                   "WHERE id = (SELECT min(id) FROM dana_desa WHERE tahun_anggaran = 2026 AND realisasi_tahap_2 IS NULL)")
+    second = wait_for("the release of the change", airflow, CHAIN_SECONDS,
+                      lambda: (runs := finished_runs(airflow, "publish")) and len(runs) >= 2 and runs)
+    _assert_published(zones, 2)
+    assert len(list(zones.raw("dpmd", "dana_desa").glob("batch=*"))) == 2
+    ingests = dag_runs(airflow, ingest)
+    assert [(r["run_type"], r["state"]) for r in ingests] == [("asset_triggered", "success")] * 2
+    log.warning("poll: change -> release %.1f s", at(second[0]["end_date"]) - changed_at)

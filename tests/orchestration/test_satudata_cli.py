@@ -32,6 +32,16 @@ def test_catalog_lists_datasets_and_publications(capsys: pytest.CaptureFixture[s
     assert "disdik__jumlah_sekolah_per_kecamatan" in out
 
 
+def test_catalog_describes_every_kind_of_source_in_the_shipped_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    from ingestion.catalog import DEFAULT_CATALOG_DIR
+
+    code, out, _ = _run(capsys, "catalog", "--catalog-dir", str(DEFAULT_CATALOG_DIR))
+    assert code == 0
+    assert "postgres table penduduk (connection disdukcapil_siak), trigger poll every 60 s" in out
+    assert "mysql table dana_desa (connection dpmd_sipades), trigger poll every 60 s" in out
+    assert "REST API " in out and "xlsx files 'sekolah*.xlsx' in drop/disdik/, trigger file_drop every 2 s" in out
+
+
 def test_an_invalid_catalog_is_an_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "disdik.yml").write_text("agency: {code: disdik}\n")
     code, _, err = _run(capsys, "catalog", "--catalog-dir", str(tmp_path))

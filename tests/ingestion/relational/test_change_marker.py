@@ -1,0 +1,93 @@
+"""The change marker a `trigger.by: poll` dataset is probed with, on the real PostgreSQL and MariaDB and on SQLite.
+
+Equal markers mean nothing to load; a new, changed or deleted row moves the marker. With a cursor the server
+computes count and max(cursor); without one DuckDB sums row hashes over the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from ingestion.catalog import CatalogError
+from ingestion.connections import SourceConnectionError
+from ingestion.kinds.relational import change_marker
+from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_yaml
+
+NEW_ROW = ("6401040404950004", "Dewi Lestari", "1995-04-04", "1.00", True, 4, "2026-11-03 08:00:00")
+
+
+def poll_yaml(kind: str, connection: str, **where: object) -> str:
+    return penduduk_yaml(kind, connection, **where).replace(
+        '    trigger:\n      by: schedule\n      schedule: "@daily"\n', "    trigger:\n      by: poll\n      poll_seconds: 1\n"
+    )
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def server(request: pytest.FixtureRequest):
+    return request.getfixturevalue("pg" if request.param == "postgres" else "maria")
+
+
+def _connection(server) -> str:
+    return "siak" if server.kind == "postgres" else "simpeg"
+
+
+def test_the_marker_moves_with_every_change_at_the_server(server, penduduk_table, catalog_entry):
+    table = penduduk_table(server)
+    entry = catalog_entry(poll_yaml(server.kind, _connection(server), table=table))
+    first = change_marker(entry)
+    assert first[0] == "3" and first[1].startswith("2026-11-02 08:00:00")
+    assert change_marker(entry) == first  # unchanged data: the same marker, so nothing fires
+
+    insert_rows(server, table, [NEW_ROW])
+    inserted = change_marker(entry)
+    assert inserted[0] == "4" and inserted[1].startswith("2026-11-03 08:00:00")
+
+    server.execute(f"UPDATE {table} SET tunjangan = 2.00, updated_at = '2026-11-04 09:30:00' WHERE nama = 'Budi Santoso'")
+    updated = change_marker(entry)
+    assert updated[0] == "4" and updated[1].startswith("2026-11-04 09:30:00")
+
+    server.execute(f"DELETE FROM {table} WHERE nama = 'Siti Aminah'")
+    assert change_marker(entry)[0] == "3"
+
+
+def test_a_query_source_is_probed_on_the_server(server, penduduk_table, catalog_entry):
+    table = penduduk_table(server)
+    entry = catalog_entry(poll_yaml(server.kind, _connection(server), query=f"SELECT * FROM {table} WHERE urutan >= 2"))
+    assert change_marker(entry)[0] == "2"
+    server.execute(f"UPDATE {table} SET urutan = 5, updated_at = '2026-11-05 00:00:00' WHERE nama = 'Siti Aminah'")
+    assert change_marker(entry)[0] == "3"
+
+
+def test_without_a_cursor_a_changed_value_moves_the_row_hash(tmp_path, catalog_entry, monkeypatch):
+    path = tmp_path / "siak.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
+                   "aktif boolean, urutan bigint, updated_at timestamp)")
+        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", PENDUDUK_ROWS)
+    monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
+    entry = catalog_entry(poll_yaml("sqlite", "siak_lokal", table="penduduk", cursor=False))
+    before = change_marker(entry)
+    assert before[0] == "3" and change_marker(entry) == before
+
+    with sqlite3.connect(path) as db:  # same count, same updated_at: only a value changed
+        db.execute("UPDATE penduduk SET tunjangan = 7.5 WHERE nama = 'Budi Santoso'")
+    after = change_marker(entry)
+    assert after[0] == "3" and after[1] != before[1]
+
+
+def test_a_missing_database_is_a_connection_error_naming_it(tmp_path, catalog_entry, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{tmp_path / 'belum_ada.db'}")
+    entry = catalog_entry(poll_yaml("sqlite", "siak_lokal", table="penduduk"))
+    with pytest.raises(SourceConnectionError, match="belum_ada.db does not exist"):
+        change_marker(entry)
+
+
+def test_poll_is_refused_for_a_source_without_a_change_marker(catalog_entry):
+    text = poll_yaml("sqlite", "siak_lokal", table="penduduk").replace(
+        "    source:\n      kind: sqlite\n      connection: siak_lokal\n      table: penduduk\n",
+        "    source:\n      kind: file\n      pattern: \"penduduk*.csv\"\n      format: csv\n",
+    )
+    with pytest.raises(CatalogError, match="by: poll.*'file' source has none: use 'by: file_drop'"):
+        catalog_entry(text)
