@@ -4,21 +4,25 @@
     uv run python -m benchmarks.latency --events 5 --paths rest,file
 
 For each path the platform is started once (`satudata up` in a temporary home and data root, with a
-catalog variant of Disdik's datasets in which the school list has that path's trigger), one warm-up change is
-published, then `--events` changes follow one at a time. Each change is the school workbook with one
-cell changed, so every one is a real change (new batch, new build, new release):
+catalog variant of the agency's datasets in which the measured dataset has that path's trigger), one
+warm-up change is published, then `--events` changes follow one at a time. Each change is a real change
+(new batch, new build, new release): on Disdik's school workbook one address changed, on DPMD's Dana Desa
+table (the SQLite stand-in of its MariaDB, as `make run` serves it) one desa's tahap II reported.
 
-    rest     the workbook is written, then the agency posts the asset event with its own token
-    file     the workbook appears in the drop folder (the DropFolderTrigger notices it)
-    message  the workbook is written, then a "dataset changed" message goes to NATS JetStream
-    poll     the workbook is written; the ingest polls every `--poll-every` (no signal at all)
+    rest      the workbook is written, then the agency posts the asset event with its own token
+    file      the workbook appears in the drop folder (the DropFolderTrigger notices it)
+    message   the workbook is written, then a "dataset changed" message goes to NATS JetStream
+    poll      a Dana Desa row is updated; no signal at all: the triggerer probes the table's count and
+              max(updated_at) every `--watch-seconds` (SourceProbeTrigger, `by: poll`)
+    schedule  the workbook is written; no signal at all: the ingest itself runs every `--poll-every`
+              (not in the default set)
 
-Event-to-live is from the signal (post, message, file rename; for `poll` the write) to
+Event-to-live is from the signal (post, message, file rename; for `poll` and `schedule` the write) to
 releases/current pointing at a new release, polled every 50 ms. The per-hop split comes from the
 API's DAG run and task instance timestamps: scheduler hops (signal or upstream task end -> run
 queued -> task queued), start-up (task queued -> task running: executor, supervisor, task process)
 and the task itself (DAG file parse and imports + the work). The work alone is timed in this process
-on the same workbook, warm, so task time minus work is the in-task start-up. Memory: RSS summed over
+on the same dataset and changes, warm, so task time minus work is the in-task start-up. Memory: RSS summed over
 each component's process tree (task processes included), at idle and the peak while the events run.
 """
 
@@ -50,11 +54,9 @@ from ingestion.zones import Zones
 
 log = logging.getLogger("benchmarks.latency")
 
-DATASET = "disdik__sekolah"
-CHAIN = [f"ingest__{DATASET}", "build_warehouse", "publish"]
-TASKS = [(CHAIN[0], "extract_load"), (CHAIN[0], "validate_raw"), ("build_warehouse", "build_warehouse"),
-         ("publish", "audit"), ("publish", "publish")]
-PATHS = ("rest", "file", "message", "poll")
+SCHOOLS, DANA_DESA = "disdik__sekolah", "dpmd__dana_desa"
+PATHS = ("rest", "file", "message", "poll", "schedule")
+DEFAULT_PATHS = ("rest", "file", "message", "poll")
 BROKER_CONN = "satudata_broker"
 BROKER_URL = "nats://127.0.0.1:4222"
 TARGET_MEDIAN, TARGET_P95, TARGET_MEMORY_MB = 5.0, 10.0, 2048
@@ -64,6 +66,21 @@ STARTUP_SECONDS, EVENT_SECONDS = 300, 180
 # --- the platform for one path -------------------------------------------------------------------
 
 
+def dataset_for(path: str) -> str:
+    """The dataset a path changes: a database table for `poll` (the probe needs one), the school workbook otherwise."""
+    return DANA_DESA if path == "poll" else SCHOOLS
+
+
+def chain(dataset: str) -> list[str]:
+    return [f"ingest__{dataset}", "build_warehouse", "publish"]
+
+
+def tasks(dataset: str) -> list[tuple[str, str]]:
+    ingest = chain(dataset)[0]
+    return [(ingest, "extract_load"), (ingest, "validate_raw"), ("build_warehouse", "build_warehouse"),
+            ("publish", "audit"), ("publish", "publish")]
+
+
 def trigger_for(path: str, args: argparse.Namespace, subject: str) -> dict[str, Any]:
     if path == "rest":
         return {"by": "asset_event"}
@@ -71,23 +88,26 @@ def trigger_for(path: str, args: argparse.Namespace, subject: str) -> dict[str, 
         return {"by": "file_drop", "poll_seconds": args.watch_seconds}
     if path == "message":
         return {"by": "message", "connection": BROKER_CONN, "stream": subject, "poll_seconds": args.watch_seconds}
+    if path == "poll":
+        return {"by": "poll", "poll_seconds": args.watch_seconds}
     return {"by": "schedule", "schedule": args.poll_every}
 
 
-def write_catalog(folder: Path, trigger: dict[str, Any], *, all_agencies: bool = False) -> Path:
-    """The shipped catalog with the school list's trigger replaced: Disdik's datasets only, unless `all_agencies`.
+def write_catalog(folder: Path, dataset: str, trigger: dict[str, Any], *, all_agencies: bool = False) -> Path:
+    """The shipped catalog with `dataset`'s trigger replaced: its agency's datasets only, unless `all_agencies`.
 
-    The other agencies' systems do not run in this benchmark: with them in the catalog, their scheduled
-    ingests fail and retry in the executor's two worker slots, and a measured change waits for a slot.
+    The other agencies' systems do not run in this benchmark: with them in the catalog, their ingests
+    fail and retry in the executor's two worker slots, and a measured change waits for a slot.
     """
+    agency, name = dataset.split("__", 1)
     folder.mkdir(parents=True)
     for source in DEFAULT_CATALOG_DIR.glob("*.yml"):
-        if source.stem != "disdik" and not all_agencies:
+        if source.stem != agency and not all_agencies:
             continue
         text = source.read_text(encoding="utf-8")
-        if source.stem == "disdik":
+        if source.stem == agency:
             spec = yaml.safe_load(text)
-            spec["datasets"]["sekolah"]["trigger"] = trigger
+            spec["datasets"][name]["trigger"] = trigger
             text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
         (folder / source.name).write_text(text, encoding="utf-8")
     return folder
@@ -185,13 +205,41 @@ class MemorySampler:
 # --- one change -----------------------------------------------------------------------------------
 
 
-def write_change(zones: Zones, n: int) -> Path:
-    """The school workbook with one address changed (n), under the name the agency always uses."""
+def agency_system(zones: Zones, dataset: str) -> dict[str, str]:
+    """Write the measured dataset's agency system into `zones`; the connection variables it needs."""
+    if dataset != DANA_DESA:
+        return {}  # the school list is a file: each change writes it
+    from agency_systems import dpmd
+
+    return dpmd.write_demo(zones)
+
+
+def write_change(zones: Zones, dataset: str, n: int) -> None:
+    """Change n: the school workbook with one address changed, or one desa's tahap II reported in the Dana Desa table."""
+    if dataset == DANA_DESA:
+        report_tahap_2(zones, n)
+        return
     from agency_systems.disdik import load_sekolah_reference, write_sekolah_workbook
 
     rows = load_sekolah_reference()
     rows[n % len(rows)]["alamat_jalan"] = f"{rows[n % len(rows)].get('alamat_jalan') or ''} (perubahan {n})"
-    return write_sekolah_workbook(zones.drop("disdik") / "sekolah_2019.xlsx", rows)
+    write_sekolah_workbook(zones.drop("disdik") / "sekolah_2019.xlsx", rows)
+
+
+def report_tahap_2(zones: Zones, n: int) -> None:
+    """A desa reports (or corrects) its 2026 tahap II: the application sets the value and bumps `updated_at`."""
+    import sqlite3
+
+    from agency_systems import dpmd
+
+    database = Path(dpmd.write_demo(zones)[dpmd.CONNECTION_ENV].removeprefix("sqlite:///"))  # written: a no-op
+    with sqlite3.connect(database) as db:
+        ids = [row[0] for row in db.execute("SELECT id FROM dana_desa WHERE tahun_anggaran = 2026 ORDER BY id")]
+        db.execute(
+            "UPDATE dana_desa SET realisasi_tahap_2 = ?, total_realisasi = coalesce(realisasi_tahap_1, 0) + ?, "
+            "updated_at = datetime('2026-07-01 08:00:00', ?) WHERE id = ?",
+            (1000 * (n + 1), 1000 * (n + 1), f"+{n} minutes", ids[n % len(ids)]),
+        )
 
 
 class Signaller:
@@ -199,6 +247,7 @@ class Signaller:
 
     def __init__(self, path: str, base: str, home: Path, subject: str) -> None:
         self.path, self.base, self.home, self.subject = path, base, home, subject
+        self.dataset = dataset_for(path)
         self.token: str | None = None
 
     def prepare(self) -> None:
@@ -212,11 +261,11 @@ class Signaller:
             from orchestration import agency_tokens
 
             assert self.token is not None
-            agency_tokens.post_change(self.base, self.token, DATASET, file="drop/disdik/sekolah_2019.xlsx", change=n)
+            agency_tokens.post_change(self.base, self.token, self.dataset, file="drop/disdik/sekolah_2019.xlsx", change=n)
         elif self.path == "message":
             from orchestration import broker
 
-            broker.publish_change(BROKER_CONN, self.subject, DATASET, file="drop/disdik/sekolah_2019.xlsx", change=n)
+            broker.publish_change(BROKER_CONN, self.subject, self.dataset, file="drop/disdik/sekolah_2019.xlsx", change=n)
 
 
 # --- reading the hops back from the API -----------------------------------------------------------
@@ -236,11 +285,11 @@ def task_instance(base: str, dag_id: str, run_id: str, task_id: str) -> dict:
     return api(base, f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
 
 
-def chain_of(base: str, live_at: float) -> dict[str, dict]:
+def chain_of(base: str, dataset: str, live_at: float) -> dict[str, dict]:
     """The task instances that produced the release seen at `live_at`: publish, then upstream from it."""
     found: dict[str, dict] = {}
     limit = live_at + 1
-    for dag_id, task_id in reversed(TASKS):
+    for dag_id, task_id in reversed(tasks(dataset)):
         for run in runs(base, dag_id):
             queued = at(run["queued_at"])
             if run["state"] != "success" or queued is None or queued > limit:
@@ -254,12 +303,12 @@ def chain_of(base: str, live_at: float) -> dict[str, dict]:
     return found
 
 
-def hops(signal_at: float, live_at: float, chain: dict[str, dict]) -> dict[str, float]:
+def hops(signal_at: float, live_at: float, dataset: str, chain: dict[str, dict]) -> dict[str, float]:
     """Seconds spent in each hop: sched = scheduler, startup = task queued -> running, task = running."""
     out: dict[str, float] = {}
     previous_end = signal_at
     previous_dag, previous_task = None, None
-    for dag_id, task_id in TASKS:
+    for dag_id, task_id in tasks(dataset):
         ti = chain.get(task_id)
         if ti is None:
             return {}
@@ -282,21 +331,23 @@ def hops(signal_at: float, live_at: float, chain: dict[str, dict]) -> dict[str, 
 # --- in-process work (warm), for the split of task time -------------------------------------------
 
 
-def measure_work(catalog_dir: Path, repeats: int = 2) -> dict[str, float]:
-    """Seconds of pure work per task: the task's function in this process, imports already warm."""
+def measure_work(catalog_dir: Path, dataset: str, repeats: int = 2) -> dict[str, float]:
+    """Seconds of pure work per task on `dataset`: the task's function in this process, imports already warm."""
     from ingestion.extract import extract_load
     from publication.raw_quality import validate_new_batches
     from publication.release import audit_candidate, publish_candidate
     from warehouse.build import build_warehouse
 
     catalog = load_catalog(catalog_dir)
-    entry = next(e for e in catalog.datasets if e.id == DATASET)
-    timings: dict[str, list[float]] = {name: [] for _, name in TASKS}
+    entry = next(e for e in catalog.datasets if e.id == dataset)
+    steps = tasks(dataset)
+    timings: dict[str, list[float]] = {name: [] for _, name in steps}
     with tempfile.TemporaryDirectory(prefix="satudata-work-") as tmp:
         zones = Zones(Path(tmp))
+        os.environ.update(agency_system(zones, dataset))
         for n in range(repeats + 1):  # the first round only warms the imports
-            write_change(zones, n)
-            time.sleep(1.1)  # the file kind waits until a file is a second old
+            write_change(zones, dataset, n)
+            time.sleep(1.1 if dataset == SCHOOLS else 0)  # the file kind waits until a file is a second old
             clock = [time.perf_counter()]
             manifests = extract_load(entry, zones)
             assert manifests
@@ -311,7 +362,7 @@ def measure_work(catalog_dir: Path, repeats: int = 2) -> dict[str, float]:
             publish_candidate(zones, candidate["release_id"])
             clock.append(time.perf_counter())
             if n:
-                for (_, name), start, end in zip(TASKS, clock[:-1], clock[1:], strict=True):
+                for (_, name), start, end in zip(steps, clock[:-1], clock[1:], strict=True):
                     timings[name].append(end - start)
     return {name: statistics.median(values) for name, values in timings.items()}
 
@@ -323,6 +374,7 @@ def measure_work(catalog_dir: Path, repeats: int = 2) -> dict[str, float]:
 class PathResult:
     path: str
     trigger: dict[str, Any]
+    dataset: str = ""
     measured: bool = True
     reason: str = ""
     startup_seconds: float = 0.0
@@ -341,7 +393,7 @@ def current_id(zones: Zones) -> str | None:
 
 
 def chain_idle(base: str) -> bool:
-    return not any(r["state"] in ("queued", "running") for dag_id in CHAIN[1:] for r in runs(base, dag_id))
+    return not any(r["state"] in ("queued", "running") for dag_id in ("build_warehouse", "publish") for r in runs(base, dag_id))
 
 
 def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
@@ -349,12 +401,15 @@ def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
 
     subject = f"satudata.bench.{uuid.uuid4().hex[:10]}"
     trigger = trigger_for(path, args, subject)
-    result = PathResult(path, trigger)
+    dataset = dataset_for(path)
+    dags = chain(dataset)
+    result = PathResult(path, trigger, dataset)
     root = work_dir / path
     zones = Zones(root / "data")
     zones.root.mkdir(parents=True)
-    catalog_dir = write_catalog(root / "catalog", trigger, all_agencies=args.all_agencies)
-    extra_env = {CATALOG_DIR_ENV: str(catalog_dir), f"AIRFLOW_CONN_{BROKER_CONN.upper()}": BROKER_URL}
+    catalog_dir = write_catalog(root / "catalog", dataset, trigger, all_agencies=args.all_agencies)
+    extra_env = {CATALOG_DIR_ENV: str(catalog_dir), f"AIRFLOW_CONN_{BROKER_CONN.upper()}": BROKER_URL,
+                 **agency_system(zones, dataset)}
     os.environ[f"AIRFLOW_CONN_{BROKER_CONN.upper()}"] = BROKER_URL  # for publishing from this process
     airflow = Platform(zones, root / "airflow", port=free_port(), extra_env=extra_env)
     started = time.monotonic()
@@ -366,8 +421,8 @@ def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
         _ADMIN_TOKEN[airflow.url] = wait("the admin's token", STARTUP_SECONDS, lambda: agency_tokens.issue_token(
             airflow.url, "admin", agency_tokens.password(airflow.home, "admin")))
         wait("DAGs parsed and unpaused", STARTUP_SECONDS, lambda: all(
-            not d["is_paused"] for d in api(airflow.url, "/api/v2/dags?limit=100")["dags"] if d["dag_id"] in CHAIN)
-            and {d["dag_id"] for d in api(airflow.url, "/api/v2/dags?limit=100")["dags"]} >= set(CHAIN))
+            not d["is_paused"] for d in api(airflow.url, "/api/v2/dags?limit=100")["dags"] if d["dag_id"] in dags)
+            and {d["dag_id"] for d in api(airflow.url, "/api/v2/dags?limit=100")["dags"]} >= set(dags))
         result.startup_seconds = time.monotonic() - started
         signaller = Signaller(path, airflow.url, airflow.home, subject)
         signaller.prepare()
@@ -375,7 +430,7 @@ def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
 
         def one_change(n: int) -> tuple[float, float]:
             before = current_id(zones)
-            write_change(zones, n)
+            write_change(zones, dataset, n)
             signal_at = time.time()
             signaller.send(n)
             live_id = wait(f"{path}: release for change {n}", EVENT_SECONDS,
@@ -385,6 +440,9 @@ def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
             wait(f"{path}: chain idle after change {n}", EVENT_SECONDS, lambda: chain_idle(airflow.url))
             return signal_at, live_at
 
+        if path == "poll":  # the probe fires once when the triggerer starts: the first load, not counted
+            wait(f"{path}: the first release", EVENT_SECONDS, lambda: current_id(zones), every=0.05)
+            wait(f"{path}: chain idle after the first load", EVENT_SECONDS, lambda: chain_idle(airflow.url))
         one_change(0)  # warm-up: the first run pays first-time costs (seeds, caches) and is not counted
         time.sleep(5)
         pids = airflow.running()
@@ -396,8 +454,8 @@ def run_path(path: str, args: argparse.Namespace, work_dir: Path) -> PathResult:
                 signal_at, live_at = one_change(n)
                 result.latencies.append(round(live_at - signal_at, 3))
                 try:
-                    result.hops.append({k: round(v, 3) for k, v in hops(signal_at, live_at,
-                                                                         chain_of(airflow.url, live_at)).items()})
+                    found = chain_of(airflow.url, dataset, live_at)
+                    result.hops.append({k: round(v, 3) for k, v in hops(signal_at, live_at, dataset, found).items()})
                 except (urllib.error.URLError, KeyError, ValueError, AssertionError) as exc:
                     log.warning("%s: change %d: no hop breakdown (%s)", path, n, exc)
                 time.sleep(args.gap)
@@ -456,7 +514,7 @@ def summarize(result: PathResult) -> dict[str, Any]:
             "min": min(result.latencies), "max": max(result.latencies), "hops_median": by_hop, "groups": groups}
 
 
-def report(results: list[PathResult], work: dict[str, float], info: dict[str, Any]) -> str:
+def report(results: list[PathResult], work: dict[str, dict[str, float]], info: dict[str, Any]) -> str:
     """The tables printed at the end (the benchmark's output, hence not logging)."""
     lines: list[str] = []
     out = lines.append
@@ -480,8 +538,9 @@ def report(results: list[PathResult], work: dict[str, float], info: dict[str, An
         for key, value in s["hops_median"].items():
             out(f"  {key:52} {value:6.2f}")
         out("  " + ", ".join(f"{k} {v:.2f}" for k, v in s["groups"].items()))
-    if work:
-        out("\nWork alone, in-process and warm (median, s): " + ", ".join(f"{k} {v:.2f}" for k, v in work.items()))
+    for dataset, seconds in work.items():
+        out(f"\nWork alone on {dataset}, in-process and warm (median, s): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
     out("\nMemory (summed over each component's process tree, MB; PSS is the memory used, RSS counts shared pages"
         " once per process)")
     for r in results:
@@ -499,10 +558,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--events", type=int, default=20, help="measured changes per path (default 20)")
-    parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated, of {','.join(PATHS)}")
+    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS),
+                        help=f"comma-separated, of {','.join(PATHS)} (default {','.join(DEFAULT_PATHS)})")
     parser.add_argument("--watch-seconds", type=float, default=1.0,
-                        help="poll_seconds of the drop-folder and broker watchers (default 1)")
-    parser.add_argument("--poll-every", default="5s", help="the `poll` path's schedule interval (default 5s)")
+                        help="poll_seconds of the drop-folder, broker and source-probe watchers (default 1)")
+    parser.add_argument("--poll-every", default="5s", help="the `schedule` path's interval (default 5s)")
     parser.add_argument("--gap", type=float, default=1.0, help="seconds of quiet between changes (default 1)")
     parser.add_argument("--no-work", action="store_true", help="skip the in-process timing of the work alone")
     parser.add_argument("--all-agencies", action="store_true",
@@ -521,10 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     work_dir = Path(tempfile.mkdtemp(prefix="satudata-latency-"))
     results: list[PathResult] = []
-    work: dict[str, float] = {}
+    work: dict[str, dict[str, float]] = {}
     try:
-        if not args.no_work:
-            work = measure_work(write_catalog(work_dir / "work-catalog", {"by": "asset_event"}))
+        for dataset in [] if args.no_work else sorted({dataset_for(path) for path in paths}):
+            catalog_dir = write_catalog(work_dir / f"work-catalog-{dataset}", dataset, {"by": "asset_event"})
+            work[dataset] = measure_work(catalog_dir, dataset)
         for path in paths:
             try:
                 results.append(run_path(path, args, work_dir))

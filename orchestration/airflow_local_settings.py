@@ -22,3 +22,9 @@ warm()
 from orchestration.sqlite_clock import install as install_sqlite_clock  # noqa: E402
 
 install_sqlite_clock()
+
+# In the triggerer: a fired event goes to the metadata DB at once, not at the runner's next one-second
+# round (orchestration/triggerer_wakeup.py).
+from orchestration.triggerer_wakeup import install as install_triggerer_wakeup  # noqa: E402
+
+install_triggerer_wakeup()
