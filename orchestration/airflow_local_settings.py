@@ -28,3 +28,9 @@ install_sqlite_clock()
 from orchestration.triggerer_wakeup import install as install_triggerer_wakeup  # noqa: E402
 
 install_triggerer_wakeup()
+
+# In the scheduler (the LocalExecutor's workers run the task supervisors): a task process that has
+# closed its sockets is seen to exit within 50 ms, not after a 5 s select() (orchestration/supervisor_exit.py).
+from orchestration.supervisor_exit import install as install_supervisor_exit  # noqa: E402
+
+install_supervisor_exit()
