@@ -29,7 +29,7 @@ from orchestration.triggerer_wakeup import install as install_triggerer_wakeup  
 
 install_triggerer_wakeup()
 
-# In the scheduler (the LocalExecutor's workers run the task supervisors): a task process that has
+# Where task supervisors run (the scheduler's LocalExecutor workers, a Celery worker): a task process that has
 # closed its sockets is seen to exit within 50 ms, not after a 5 s select() (orchestration/supervisor_exit.py).
 from orchestration.supervisor_exit import install as install_supervisor_exit  # noqa: E402
 

@@ -11,8 +11,9 @@ slot stays taken meanwhile. In the latency benchmark that was 11 of 75 tasks in 
 
 `install()` caps that wait at `EXIT_POLL_SECONDS` while the process has no socket open and no exit
 code yet, so its exit is seen within 50 ms. Everything else (heartbeats, log reading) is as Airflow
-does it. It acts in the scheduler, whose LocalExecutor workers fork from it and run the supervisors;
-if the supervisor no longer has that shape it changes nothing and says so.
+does it. It acts where supervisors run: in the scheduler, whose LocalExecutor workers fork from it,
+and in a Celery worker (`airflow celery worker`); if the supervisor no longer has that shape it
+changes nothing and says so.
 """
 
 from __future__ import annotations
@@ -26,16 +27,17 @@ from orchestration.airflow_env import airflow_command
 log = logging.getLogger(__name__)
 
 EXIT_POLL_SECONDS = 0.05
+SUPERVISING_COMMANDS = ("scheduler", "celery")  # LocalExecutor workers fork from the scheduler
 
 _installed = False
 
 
 def install(argv: list[str] | None = None) -> bool:
-    """In the scheduler: poll for a task process's exit once its sockets are closed; returns whether it did."""
+    """Where supervisors run: poll for a task process's exit once its sockets are closed; returns whether it did."""
     global _installed
     if _installed:
         return True
-    if airflow_command(sys.argv if argv is None else argv) != "scheduler":
+    if airflow_command(sys.argv if argv is None else argv) not in SUPERVISING_COMMANDS:
         return False
     from airflow.sdk.execution_time import supervisor
 
