@@ -16,7 +16,7 @@ import pytest
 from ingestion.catalog import CATALOG_DIR_ENV
 from orchestration import triggers
 from orchestration.triggers import SourceProbeTrigger
-from tests.ingestion.relational.conftest import PENDUDUK_ROWS
+from tests.ingestion.relational.conftest import penduduk_sqlite
 from tests.ingestion.relational.test_change_marker import NEW_ROW, poll_yaml
 
 POLL = 0.05
@@ -34,13 +34,6 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
     monkeypatch.setattr(triggers, "_PROBE_FIRED", {})  # a fresh triggerer process
     return path
-
-
-def _create(path: Path) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
-                   "aktif boolean, urutan bigint, updated_at timestamp)")
-        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", PENDUDUK_ROWS)
 
 
 def _insert(path: Path) -> None:
@@ -81,7 +74,7 @@ def test_serialize_names_the_importable_classpath() -> None:
 
 
 def test_fires_on_start_then_once_per_change(database: Path) -> None:
-    _create(database)
+    penduduk_sqlite(database)
     on_start, after_insert, after_nothing = _events_while([lambda: _insert(database), lambda: None])
     assert [event["marker"][0] for event in on_start] == ["3"]  # a fresh triggerer fires once: the ingest reconciles
     assert [event["marker"][0] for event in after_insert] == ["4"]  # ~8 probes, one event
@@ -89,7 +82,7 @@ def test_fires_on_start_then_once_per_change(database: Path) -> None:
 
 
 def test_a_re_armed_trigger_does_not_fire_again_for_the_same_data(database: Path) -> None:
-    _create(database)
+    penduduk_sqlite(database)
     (first,) = _events_while([])
     assert len(first) == 1
     (again,) = _events_while([])  # a new trigger instance in the same triggerer process
@@ -99,7 +92,7 @@ def test_a_re_armed_trigger_does_not_fire_again_for_the_same_data(database: Path
 def test_a_source_that_is_down_is_reported_once_and_probed_until_it_answers(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    while_down, after_up = _events_while([lambda: _create(database)])
+    while_down, after_up = _events_while([lambda: penduduk_sqlite(database)])
     assert while_down == []
     assert [event["marker"][0] for event in after_up] == ["3"]
     # A trigger logs through Airflow's structlog (to stdout here): ~8 failed probes, one warning.

@@ -6,6 +6,7 @@ Tables are created and dropped through the same DuckDB scanners the kinds use (`
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -176,6 +177,15 @@ PENDUDUK_ROWS = [
     ("6401020202850002", "Budi Santoso", "1985-02-02", "0.10", False, 2, "2026-11-02 08:00:00"),
     ("6401030303700003", "Rahmat Hidayat", None, "-5.00", None, 3, "2026-11-02 08:00:00"),
 ]
+
+
+def penduduk_sqlite(path: Path, rows: list[tuple] = PENDUDUK_ROWS) -> Path:
+    """An SQLite agency database at `path` with the penduduk table (declared decimal and boolean types)."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
+                   "aktif boolean, urutan bigint, updated_at timestamp)")
+        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return path
 
 
 def insert_rows(server: Server, table: str, rows: list[tuple]) -> None:

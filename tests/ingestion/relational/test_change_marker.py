@@ -13,7 +13,7 @@ import pytest
 from ingestion.catalog import CatalogError
 from ingestion.connections import SourceConnectionError
 from ingestion.kinds.relational import change_marker
-from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_yaml
+from tests.ingestion.relational.conftest import insert_rows, penduduk_sqlite, penduduk_yaml
 
 NEW_ROW = ("6401040404950004", "Dewi Lestari", "1995-04-04", "1.00", True, 4, "2026-11-03 08:00:00")
 
@@ -61,11 +61,7 @@ def test_a_query_source_is_probed_on_the_server(server, penduduk_table, catalog_
 
 
 def test_without_a_cursor_a_changed_value_moves_the_row_hash(tmp_path, catalog_entry, monkeypatch):
-    path = tmp_path / "siak.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
-                   "aktif boolean, urutan bigint, updated_at timestamp)")
-        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", PENDUDUK_ROWS)
+    path = penduduk_sqlite(tmp_path / "siak.db")
     monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
     entry = catalog_entry(poll_yaml("sqlite", "siak_lokal", table="penduduk", cursor=False))
     before = change_marker(entry)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -14,7 +13,7 @@ import ingestion.landing
 from ingestion.errors import RejectedFile
 from ingestion.extract import extract_load
 from ingestion.ledger import batch_dir, committed_batches, dataset_dir
-from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_yaml
+from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_sqlite, penduduk_yaml
 
 UTC = dt.UTC
 
@@ -192,11 +191,7 @@ def test_type_change_at_the_source_is_refused_naming_the_column(server_name, req
 
 def test_sqlite_file_lands_with_declared_decimals_and_booleans(tmp_path, catalog_entry, zones, monkeypatch):
     """SQLite stores decimal(14,2) as REAL and boolean as an integer: the declared types bring them back exactly."""
-    path = tmp_path / "siak.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
-                   "aktif boolean, urutan bigint, updated_at timestamp)")
-        db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", PENDUDUK_ROWS)
+    path = penduduk_sqlite(tmp_path / "siak.db")
     monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
     entry = catalog_entry(penduduk_yaml("sqlite", "siak_lokal", table="penduduk"))
 
