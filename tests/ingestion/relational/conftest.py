@@ -6,6 +6,8 @@ Tables are created and dropped through the same DuckDB scanners the kinds use (`
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import textwrap
 import uuid
@@ -180,11 +182,16 @@ PENDUDUK_ROWS = [
 
 
 def penduduk_sqlite(path: Path, rows: list[tuple] = PENDUDUK_ROWS) -> Path:
-    """An SQLite agency database at `path` with the penduduk table (declared decimal and boolean types)."""
-    with sqlite3.connect(path) as db:
+    """An SQLite agency database at `path` with the penduduk table (declared decimal and boolean types).
+
+    Written under another name and renamed into place: a reader (the probe) never sees the table empty.
+    """
+    scratch = path.with_name(f".{path.name}.new")
+    with contextlib.closing(sqlite3.connect(scratch)) as db, db:
         db.execute("CREATE TABLE penduduk (nik varchar(16), nama text, tanggal_lahir date, tunjangan decimal(14,2), "
                    "aktif boolean, urutan bigint, updated_at timestamp)")
         db.executemany("INSERT INTO penduduk VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    os.replace(scratch, path)
     return path
 
 
