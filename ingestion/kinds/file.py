@@ -496,10 +496,9 @@ def _lost_digit_flags(
         suspects = pc.indices_nonzero(pc.match_substring_regex(values, _LONG_DIGITS)).to_pylist()
         if not suspects:
             continue
-        cells = {(first_row + i, column): i for i in suspects}
-        number_cells = parts.number_cells(sheet, set(cells)) if parts else set(cells)
-        for cell in number_cells:
-            i = cells[cell]
+        rows = {first_row + i for i in suspects}
+        for row in parts.number_cells(sheet, column, rows) if parts else rows:
+            i = row - first_row
             value = values[i].as_py()
             flags.setdefault(i, []).append(
                 f"{name}: '{value}' is a number cell with {len(value.lstrip('+-'))} digits; Excel keeps only "
@@ -525,21 +524,28 @@ _CELL_CONTENT_RE = re.compile(rb"(.*?)</(?:[A-Za-z_][\w.-]*:)?c>", re.S)
 _XML_SPACE = b" \t\r\n"
 
 
-def _column_cells(text: bytes, letters: bytes) -> Iterator[tuple[int, bytes, int]]:
-    """(1-based row, start tag without its '>', offset after the tag) of each `<c r="<letters><row>" ...>` in `text`."""
-    needle = b'r="' + letters
-    at = text.find(needle)
-    while at >= 0:
-        digits_at = at + len(needle)
-        quote = text.find(b'"', digits_at)
-        digits = text[digits_at:quote]
+def _number_shaped(letters: bytes) -> re.Pattern[bytes]:
+    """`r="<letters><row>"` (or in single quotes) followed, up to the tag's end, only by attributes other than a text type.
+
+    A number cell of the column always matches (`t="n"` or no `t`); a text cell matches only when its
+    `t` stands before `r`, which the caller's check of the whole start tag then sees. The search for the
+    literal runs in C, so a column of text cells costs one pass over the XML, not a step per cell.
+    """
+    attribute = rb"""[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*')"""
+    number_type = rb"""t\s*=\s*(?:"n"|'n')"""
+    return re.compile(rb"""r=(["'])""" + re.escape(letters) + rb"(\d+)\1(?:\s+(?!t\s*=)" + attribute + rb"|\s+" + number_type
+                      + rb")*\s*>")
+
+
+def _column_cells(text: bytes, shaped: re.Pattern[bytes]) -> Iterator[tuple[int, bytes, int]]:
+    """(1-based row, start tag without its '>', offset after the tag) of each number-shaped cell of a column in `text`."""
+    for match in shaped.finditer(text):
+        at = match.start()
         start = text.rfind(b"<", 0, at)
         # An attribute of a cell's start tag: whitespace before it, no '>' between the tag's '<' and it.
-        if (digits.isdigit() and at > 0 and text[at - 1] in _XML_SPACE and start >= 0
+        if (at > 0 and text[at - 1] in _XML_SPACE and start >= 0
                 and text.find(b">", start, at) < 0 and _CELL_START_RE.match(text, start)):
-            close = text.find(b">", quote)
-            yield int(digits), text[start:close], close + 1
-        at = text.find(needle, digits_at)
+            yield int(match.group(2)), text[start:match.end() - 1], match.end()
 
 
 class WorkbookParts:
@@ -603,54 +609,52 @@ class WorkbookParts:
                 return row_number
         return 1
 
-    def number_cells(self, sheet: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Those of `cells` ((1-based row, 0-based column)) that hold a number, not text.
+    def number_cells(self, sheet: str, column: int, rows: set[int]) -> set[int]:
+        """Those of `rows` (1-based) whose cell in `column` (0-based) holds a number, not text.
 
-        The sheet XML bytes are read in blocks cut at row tags, and the cells of each suspect column
-        are found by their reference attribute (`r="B5"`) with `bytes.find` (~8x faster than one regular
-        expression over every cell when a whole id column is suspect); only a cell without a text type
-        has its content looked at. A sheet whose cells do not carry their reference (every common
-        writer writes it) is parsed instead.
+        The sheet XML bytes are read in blocks cut at row tags, and the number-shaped cells of each
+        suspect column are found by their reference attribute (`r="B5"`) with one regular expression
+        per column (`_number_shaped`): a whole id column of text cells, the usual case, costs ~0.04 s
+        per 100k rows instead of a Python step per cell (~0.4 s). Only a cell without a text type has its
+        content looked at. A sheet whose cells do not carry their reference (every common writer writes
+        it) is parsed instead.
         """
-        found: set[tuple[int, int]] = set()
-        last_row = max(row for row, _ in cells)
-        pending = {column_letter(column).encode(): column for _, column in cells}
+        found: set[int] = set()
+        last_row = max(rows)
+        shaped = _number_shaped(column_letter(column).encode())
         rest, first = b"", True
         with self._zip.open(self._part(sheet)) as stream:
-            while pending:
+            while True:
                 block = stream.read(_SCAN_BYTES)
                 text = rest + block
                 if first:
                     cell = _CELL_RE.search(text)
                     if cell is not None and _REF_ATTR_RE.search(cell.group(1)) is None:
-                        return self._parsed_number_cells(sheet, cells)
+                        return self._parsed_number_cells(sheet, column, rows)
                     first = False
                 cut = max(text.rfind(b"row>") + 4, 0) if block else len(text)
                 text, rest = text[:cut], text[cut:]
-                for letters, column in list(pending.items()):
-                    for row, head, content_at in _column_cells(text, letters):
-                        if row > last_row:
-                            del pending[letters]
-                            break
-                        if (row, column) not in cells or head.endswith(b"/"):
-                            continue
-                        kind = _TYPE_ATTR_RE.search(head)
-                        if kind is not None and kind.group(1) != b"n":
-                            continue
-                        content = _CELL_CONTENT_RE.match(text, content_at)
-                        if content is not None and _VALUE_TAG_RE.search(content.group(1)):
-                            found.add((row, column))
+                for row, head, content_at in _column_cells(text, shaped):
+                    if row > last_row:
+                        return found
+                    if row not in rows:
+                        continue
+                    kind = _TYPE_ATTR_RE.search(head)
+                    if kind is not None and kind.group(1) != b"n":
+                        continue
+                    content = _CELL_CONTENT_RE.match(text, content_at)
+                    if content is not None and _VALUE_TAG_RE.search(content.group(1)):
+                        found.add(row)
                 if not block:
                     return found
-        return found
 
-    def _parsed_number_cells(self, sheet: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        last_row = max(row for row, _ in cells)
+    def _parsed_number_cells(self, sheet: str, column: int, rows: set[int]) -> set[int]:
+        last_row = max(rows)
         found = set()
-        for row_number, column, element in self._cells(sheet):
+        for row_number, cell_column, element in self._cells(sheet):
             if row_number > last_row:
                 break
-            if (row_number, column) in cells and element.get("t", "n") == "n":
+            if cell_column == column and row_number in rows and element.get("t", "n") == "n":
                 if any(workbooks.local_name(child.tag) == "v" for child in element):
-                    found.add((row_number, column))
+                    found.add(row_number)
         return found

@@ -65,8 +65,10 @@ def test_ids_are_text_cells_and_numbers_are_number_cells(tmp_path: Path) -> None
     path = write_sekolah_workbook(tmp_path / "sekolah.xlsx", rows, title_rows=0)
     parts = WorkbookParts(path.read_bytes())
     npsn, kode, tahun = 0, 4, 9  # column indices
-    cells = {(row, col) for row in (2, 3, 4) for col in (npsn, kode, tahun)}
-    assert parts.number_cells(SHEET_NAME, cells) == {(3, npsn), (2, tahun), (3, tahun), (4, tahun)}
+    rows = {2, 3, 4}
+    assert parts.number_cells(SHEET_NAME, npsn, rows) == {3}
+    assert parts.number_cells(SHEET_NAME, kode, rows) == set()
+    assert parts.number_cells(SHEET_NAME, tahun, rows) == {2, 3, 4}
 
 
 def test_title_rows_and_headers_are_configurable(tmp_path: Path) -> None:
@@ -134,7 +136,8 @@ def test_enrolment_workbook_has_a_merged_two_row_header(tmp_path: Path) -> None:
     ]
     assert len(cells) == 5 + 325
     parts = WorkbookParts(path.read_bytes())
-    assert parts.number_cells(PESERTA_DIDIK_SHEET, {(6, 0), (6, 5), (6, 7)}) == {(6, 5), (6, 7)}, "NPSN is text"
+    assert parts.number_cells(PESERTA_DIDIK_SHEET, 0, {6}) == set(), "NPSN is text"
+    assert parts.number_cells(PESERTA_DIDIK_SHEET, 5, {6}) == parts.number_cells(PESERTA_DIDIK_SHEET, 7, {6}) == {6}
     same = write_peserta_didik_workbook(tmp_path / "again.xlsx", tahun_ajaran="2019/2020")
     assert same.read_bytes() == path.read_bytes()
 

@@ -257,9 +257,52 @@ def test_number_cells_scan_agrees_with_the_xml_parser(tmp_path) -> None:
             if i % 5:
                 sheet.write_string(i, 2, f"baris {i}")
     parts = WorkbookParts(path.read_bytes())
-    cells = {(row, column) for row in range(1, 302) for column in range(4)}
-    scanned = parts.number_cells("Data", cells)
-    assert scanned == parts._parsed_number_cells("Data", cells)
-    assert {row for row, column in scanned if column == 0} == {i + 1 for i in range(1, 301) if i % 7 == 0}
-    assert {row for row, column in scanned if column == 1} == set(range(2, 302))
-    assert parts.number_cells("Data", {(15, 0), (16, 0), (400, 0)}) == {(15, 0)}  # row 15 holds i = 14
+    rows = set(range(1, 302))
+    scanned = {column: parts.number_cells("Data", column, rows) for column in range(4)}
+    assert scanned == {column: parts._parsed_number_cells("Data", column, rows) for column in range(4)}
+    assert scanned[0] == {i + 1 for i in range(1, 301) if i % 7 == 0}
+    assert scanned[1] == set(range(2, 302))
+    assert scanned[2] == scanned[3] == set()
+    assert parts.number_cells("Data", 0, {15, 16, 400}) == {15}  # row 15 holds i = 14
+
+
+def _workbook_with_sheet_xml(sheet_data: str) -> bytes:
+    """A minimal xlsx package whose only sheet holds `sheet_data` (the `<sheetData>` content), written by hand."""
+    import io
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr("_rels/.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        package.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+                         f'<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        package.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                         f'2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/s.xml"/>'
+                         f'</Relationships>')
+        package.writestr("xl/worksheets/s.xml",
+                         f'<x:worksheet xmlns:x="{main}"><x:sheetData>{sheet_data}</x:sheetData></x:worksheet>')
+    return buffer.getvalue()
+
+
+def test_number_cells_scan_reads_every_way_a_writer_spells_a_cell() -> None:
+    # Column B of each row, in the shapes the XML allows: the scan must agree with the parser on every one.
+    cells = {
+        2: '<x:c r="B2"><x:v>6401000000000002</x:v></x:c>',  # number, no type
+        3: '<x:c r="B3" t="n" s="1"><x:v>6401000000000003</x:v></x:c>',  # number, explicit type
+        4: "<x:c r='B4' s='2'><x:v>6401000000000004</x:v></x:c>",  # number, single quotes
+        5: '<x:c t="s" r="B5"><x:v>0</x:v></x:c>',  # shared string, type before the reference
+        6: '<x:c r="B6" t="inlineStr"><x:is><x:t>6401000000000006</x:t></x:is></x:c>',  # inline text
+        7: '<x:c r="B7" s="3"/>',  # styled, empty
+        8: '<x:c\n  r="B8"\n  s="4"\n><x:v>6401000000000008</x:v></x:c>',  # attributes on their own lines
+        9: '<x:c r="B9" t="str"><x:f>A9</x:f><x:v>6401000000000009</x:v></x:c>',  # formula with a text result
+        10: '<x:c r="B10" s="1" t="n"/>',  # typed number, empty
+    }
+    rows = "".join(f'<x:row r="{row}"><x:c r="A{row}" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c>{cell}'
+                   f'<x:c r="BA{row}"><x:v>1</x:v></x:c></x:row>' for row, cell in cells.items())
+    parts = WorkbookParts(_workbook_with_sheet_xml(rows))
+    assert parts.number_cells("Data", 1, set(cells)) == {2, 3, 4, 8}
+    assert parts._parsed_number_cells("Data", 1, set(cells)) == {2, 3, 4, 8}
+    assert parts.number_cells("Data", 52, set(cells)) == set(cells), "column BA is not column B"
