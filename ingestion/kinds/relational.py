@@ -228,12 +228,18 @@ def cursor_filter(plan: Plan, columns: dict[str, str]) -> CursorFilter | None:
     """The incremental predicate of this run (None for a snapshot or a first run)."""
     if plan.cursor is None:
         return None
-    delivered = next((name for name in columns if name.casefold() == plan.cursor.casefold()), None)
+    delivered = delivered_cursor(plan, columns)
     if delivered is None:
         raise RejectedFile(f"{plan.label}: the cursor column '{plan.cursor}' is not delivered; found: {', '.join(columns)}")
     if plan.cursor_from is None:
         return None
     return CursorFilter(delivered, columns[delivered], plan.cursor_from)
+
+
+def delivered_cursor(plan: Plan, columns: dict[str, str]) -> str | None:
+    """The catalog's cursor column as the source spells it (matched without regard to case), None if not delivered."""
+    assert plan.cursor is not None
+    return next((name for name in columns if name.casefold() == plan.cursor.casefold()), None)
 
 
 def probe_source(plan: Plan, alias: str) -> str:
@@ -328,9 +334,10 @@ def change_marker(entry: DatasetEntry) -> list[str]:
     """What the source holds now, in one cheap query: the triggerer's probe for `trigger.by: poll`.
 
     With a cursor: the row count and the highest cursor value, both computed by the server (a new or
-    changed row moves the cursor, a deleted one the count). Without a cursor: the row count and an
-    order-free sum of row hashes, computed by DuckDB over the whole table; every probe then reads the
-    table, so such a source wants a longer `poll_seconds`. Equal markers: nothing to load.
+    changed row moves the cursor, a deleted one the count); a DESCRIBE before it (no rows read) finds the
+    cursor column as the source spells it. Without a cursor: the row count and an order-free sum of row
+    hashes, computed by DuckDB over the whole table; every probe then reads the table, so such a source
+    wants a longer `poll_seconds`. Equal markers: nothing to load.
     """
     from ingestion.kinds import kind_module, served_kind  # the kind modules import this one
 
@@ -343,9 +350,16 @@ def change_marker(entry: DatasetEntry) -> list[str]:
     try:
         alias = _attach(con, plan, conn)
         if plan.cursor is not None:
+            # The server's own spelling, as the ingest reads it: PostgreSQL keeps a quoted "UPDATED_AT",
+            # which max("updated_at") does not find. One DESCRIBE, which reads no rows.
+            columns = describe(con, probe_source(plan, alias), plan, conn)
+            cursor = delivered_cursor(plan, columns)
+            if cursor is None:
+                raise SourceConnectionError(f"{entry.id} ({plan.label}): the cursor column '{plan.cursor}' "
+                                            f"is not in the source; found: {', '.join(columns)}")
             source = (".".join(dialect.quote(part) for part in spec.table.split(".")) if spec.table
                       else f"({server_query(plan)}) AS _q")
-            server_sql = f"SELECT count(*), max({dialect.quote(plan.cursor)}) FROM {source}"
+            server_sql = f"SELECT count(*), max({dialect.quote(cursor)}) FROM {source}"
             sql = f"SELECT * FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)})"
         else:
             rows = (_table_ref(plan, alias) if spec.table

@@ -60,6 +60,32 @@ def test_a_query_source_is_probed_on_the_server(server, penduduk_table, catalog_
     assert change_marker(entry)[0] == "3"
 
 
+def test_a_cursor_column_spelled_in_upper_case_at_the_server_is_probed(pg, catalog_entry):
+    # PostgreSQL keeps a quoted name's case: "UPDATED_AT" is not updated_at in its SQL, while the ingest
+    # matches the catalog's `cursor: updated_at` to it without regard to case.
+    table = pg.table("penduduk")
+    pg.execute(f'CREATE TABLE {table} (nik varchar(16), nama text, tanggal_lahir date, tunjangan numeric(14,2), '
+               f'aktif boolean, urutan bigint, "UPDATED_AT" timestamp NOT NULL)')
+    pg.execute(f"INSERT INTO {table} VALUES ('6401020202850002', 'Budi Santoso', '1985-02-02', 0.10, false, 2, "
+               f"'2026-11-02 08:00:00')")
+    entry = catalog_entry(poll_yaml("postgres", "siak", table=table))
+    first = change_marker(entry)
+    assert first[0] == "1" and first[1].startswith("2026-11-02 08:00:00")
+
+    pg.execute(f"""UPDATE {table} SET "UPDATED_AT" = '2026-11-04 09:30:00' WHERE nama = 'Budi Santoso'""")
+    updated = change_marker(entry)
+    assert updated[0] == "1" and updated[1].startswith("2026-11-04 09:30:00")
+
+
+def test_a_cursor_column_missing_at_the_server_is_named_with_the_columns_there(server, catalog_entry):
+    table = server.table("penduduk")
+    server.execute(f"CREATE TABLE {table} (nik varchar(16), nama varchar(100), diubah_pada timestamp)")
+    entry = catalog_entry(poll_yaml(server.kind, _connection(server), table=table))
+    with pytest.raises(SourceConnectionError,
+                       match=r"disdukcapil__penduduk .*the cursor column 'updated_at' .*; found: nik, nama, diubah_pada$"):
+        change_marker(entry)
+
+
 def test_without_a_cursor_a_changed_value_moves_the_row_hash(tmp_path, catalog_entry, monkeypatch):
     path = penduduk_sqlite(tmp_path / "siak.db")
     monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
