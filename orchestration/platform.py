@@ -73,8 +73,15 @@ class Platform:
         return self.home / "run" / f"{name}.log"
 
     def environment(self) -> dict[str, str]:
-        """The environment every component gets: ours, with any stray AIRFLOW_* of the caller removed."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != airflow_env.HOME_ENV}
+        """The environment every component gets: ours, with any stray AIRFLOW_* of the caller removed.
+
+        The caller's connections (AIRFLOW_CONN_<ID>, how agencies' credentials are given) pass through;
+        our settings and `extra_env` win on a clash.
+        """
+        env = {
+            k: v for k, v in os.environ.items()
+            if (not k.startswith("AIRFLOW") or k.startswith("AIRFLOW_CONN_")) and k != airflow_env.HOME_ENV
+        }
         env.update(airflow_env.airflow_env(self.zones, self.home, api_port=self.port))
         secret_file = self.home / "jwt_secret"
         if not secret_file.exists():

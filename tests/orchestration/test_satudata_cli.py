@@ -116,3 +116,23 @@ def test_releases_on_an_empty_data_root(capsys: pytest.CaptureFixture[str], zone
     assert code == 0
     assert "disdik__sekolah" in out and "no batch yet" in out
     assert "Current release: none" in out
+
+
+def test_up_passes_the_callers_connections_but_not_its_airflow_settings(
+    zones: Zones, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.platform import Platform
+
+    monkeypatch.setenv("AIRFLOW_CONN_DINKES_API", "http://agency.example:8000")
+    monkeypatch.setenv("AIRFLOW_CONN_CLASH", "from-the-caller")
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", "/somewhere/else")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    monkeypatch.setenv("AIRFLOW_HOME", "/callers/airflow")
+    (tmp_path / "airflow").mkdir()
+    platform = Platform(zones, tmp_path / "airflow", extra_env={"AIRFLOW_CONN_CLASH": "ours"})
+    env = platform.environment()
+    assert env["AIRFLOW_CONN_DINKES_API"] == "http://agency.example:8000"
+    assert env["AIRFLOW_CONN_CLASH"] == "ours", "extra_env wins over the caller"
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] != "/somewhere/else"
+    assert "AIRFLOW__CORE__EXECUTOR" not in env or env["AIRFLOW__CORE__EXECUTOR"] != "CeleryExecutor"
+    assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
