@@ -367,8 +367,8 @@ class Catalog:
         for entry in self.datasets:
             if entry.id == dataset_id:
                 return entry
-        known = ", ".join(e.id for e in self.datasets)
-        raise KeyError(f"no dataset '{dataset_id}' in the catalog (known: {known})")
+        known = ", ".join(e.id for e in self.datasets) or "none"
+        raise CatalogError(f"no dataset '{dataset_id}' in the catalog (known: {known}); `satudata catalog` lists them")
 
 
 def _describe(path: Path, error: dict) -> str:

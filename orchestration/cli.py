@@ -436,7 +436,7 @@ def command_signal(args: argparse.Namespace, zones: Zones) -> int:
 
     entry = load_catalog().dataset(args.dataset)
     trigger = entry.spec.trigger
-    extra = dict(item.split("=", 1) for item in args.extra)
+    extra = dict(args.extra)
     if trigger.by == "message":
         assert trigger.connection is not None and trigger.stream is not None
         seq = broker.publish_change(trigger.connection, trigger.stream, entry.id, **extra)
@@ -455,6 +455,14 @@ def command_signal(args: argparse.Namespace, zones: Zones) -> int:
         return 0
     print(f"error: {entry.id} is triggered by {trigger.by}; nothing to signal", file=sys.stderr)
     return 1
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    """`--extra KEY=VALUE` as (key, value); anything else is a usage error."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. note=corrected), got '{text}'")
+    return key, value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -515,7 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     signal_.add_argument("dataset", help="<agency>__<dataset>, e.g. disdik__sekolah")
     signal_.add_argument("--port", type=int, default=8080, help="the running platform's port (asset_event)")
-    signal_.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE", help="carried in the event")
+    signal_.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                         help="carried in the event")
     signal_.set_defaults(func=command_signal)
 
     down = commands.add_parser("down", help="stop every component `up` started (their whole process groups)")

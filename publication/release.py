@@ -495,12 +495,17 @@ def publish_candidate(zones: Zones, release_id: str) -> dict[str, Any]:
         return manifest
 
 
+def _check_published(zones: Zones, release_id: str) -> None:
+    known = [path.name for path in _release_dirs(zones)]
+    if release_id not in known:
+        raise ReleaseError(f"unknown release '{release_id}' (published: {', '.join(known) or 'none'})")
+
+
 def rollback(zones: Zones, release_id: str) -> dict[str, Any]:
     """Point releases/current at an earlier published release, in one step; returns its manifest."""
+    _check_published(zones, release_id)  # before the lock: an unknown id leaves no releases/.lock behind
     with _publisher_lock(zones):
-        known = [path.name for path in _release_dirs(zones)]
-        if release_id not in known:
-            raise ReleaseError(f"unknown release '{release_id}' (published: {', '.join(known) or 'none'})")
+        _check_published(zones, release_id)  # again: a publisher may have pruned it meanwhile
         manifest = _read_json(zones.releases / release_id / "manifest.json")
         if not manifest or manifest.get("passed") is not True:
             raise ReleaseError(f"release '{release_id}' has no passing manifest.json")

@@ -136,3 +136,24 @@ def test_up_passes_the_callers_connections_but_not_its_airflow_settings(
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] != "/somewhere/else"
     assert "AIRFLOW__CORE__EXECUTOR" not in env or env["AIRFLOW__CORE__EXECUTOR"] != "CeleryExecutor"
     assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
+
+
+def test_signal_names_an_unknown_dataset_in_one_line(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    code, _, err = _run(capsys, "signal", "disdik__sekolh")
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "'disdik__sekolh'" in err and "disdik__sekolah" in err
+
+
+def test_signal_extra_without_equals_is_a_usage_error(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["signal", "disdik__sekolah", "--extra", "foo"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "KEY=VALUE" in err and "'foo'" in err and "Traceback" not in err
+
+
+def test_rollback_to_an_unknown_release_leaves_no_files(capsys: pytest.CaptureFixture[str], zones: Zones) -> None:
+    code, _, err = _run(capsys, "releases", "--rollback", "20250101T000000Z-deadbeef")
+    assert code == 1 and "unknown release" in err
+    assert list(zones.root.rglob("*")) == [], "no releases/ folder, no releases/.lock"
