@@ -483,24 +483,42 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first prepare the five demo agency systems (SQLite registries, Excel/CSV drops, the Dinkes "
                      "REST API on 127.0.0.1 for the duration of the run)")
     run.add_argument("--scale", type=float, default=1.0,
-                     help="demo size: 1 = Paser today (about 310,000 residents); 0.1 for a quick try (default 1)")
+                     help="with --demo only: demo size, 1 = Paser today (about 310,000 residents); 0.1 for a quick try "
+                     "(default %(default)g)")
     run.add_argument("--verbose", action="store_true",
                      help="show Airflow's logs on the console instead of the log file")
     run.set_defaults(func=command_run)
 
-    demo = commands.add_parser("demo-data", help="write the five demo agency systems (registries and drop files)")
-    demo.add_argument("--scale", type=float, default=1.0, help="1 = Paser today (about 310,000 residents)")
+    demo = commands.add_parser(
+        "demo-data", help="write the five demo agency systems (registries and drop files)",
+        description="Write the five demo agency systems (SQLite registries, Excel/CSV drops, the Dinkes API's data) "
+        "under the data root without running anything, and print the AIRFLOW_CONN_* connections they need.",
+    )
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="demo size: 1 = Paser today (about 310,000 residents); 0.1 for a quick try (default %(default)g)")
     demo.set_defaults(func=command_demo_data)
 
-    catalog = commands.add_parser("catalog", help="validate the catalog and list datasets and publications")
+    catalog = commands.add_parser(
+        "catalog", help="validate the catalog and list datasets and publications",
+        description="Validate every catalog file and list each dataset (source, trigger, key, owner) and publication; "
+        "exits non-zero naming the file and key of the first invalid entry.",
+    )
     catalog.add_argument("--catalog-dir", type=Path, default=None, help="catalog folder (default: ./catalog)")
     catalog.set_defaults(func=command_catalog)
 
-    releases = commands.add_parser("releases", help="list releases (* marks the current one)")
+    releases = commands.add_parser(
+        "releases", help="list releases (* marks the current one)",
+        description="List the published releases under data/releases (* marks the current one); with --rollback, "
+        "first make an earlier release current again.",
+    )
     releases.add_argument("--rollback", metavar="ID", help="make release ID current again (atomic swap)")
     releases.set_defaults(func=command_releases)
 
-    status = commands.add_parser("status", help="latest batch per dataset, current warehouse build and release")
+    status = commands.add_parser(
+        "status", help="latest batch per dataset, current warehouse build and release",
+        description="Show the latest committed batch of every dataset, the current warehouse build and the current "
+        "release under the data root.",
+    )
     status.set_defaults(func=command_status)
 
     up = commands.add_parser(
@@ -509,11 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(PID files and logs under data/state/platform/run/), wait until healthy, print the UI address and login. "
         "Metadata DB: SQLite, or $SATUDATA_AIRFLOW_DB (an SQLAlchemy URL, e.g. PostgreSQL).",
     )
-    up.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (default 8080)")
-    up.add_argument("--timeout", type=float, default=180, help="seconds to wait for every component to be healthy")
+    up.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (default %(default)s)")
+    up.add_argument("--timeout", type=float, default=180,
+                    help="seconds to wait for every component to be healthy (default %(default)g)")
     up.add_argument("--demo", action="store_true",
                     help="also prepare the five demo agency systems and run the Dinkes demo API (127.0.0.1)")
-    up.add_argument("--scale", type=float, default=1.0, help="with --demo: 1 = Paser today")
+    up.add_argument("--scale", type=float, default=1.0,
+                    help="with --demo only: demo size, 1 = Paser today (default %(default)g)")
     up.set_defaults(func=command_up)
 
     signal_ = commands.add_parser(
@@ -522,12 +542,17 @@ def build_parser() -> argparse.ArgumentParser:
         "signal__<dataset> to the running platform; with by: message, publish a change message to its broker.",
     )
     signal_.add_argument("dataset", help="<agency>__<dataset>, e.g. disdik__sekolah")
-    signal_.add_argument("--port", type=int, default=8080, help="the running platform's port (asset_event)")
+    signal_.add_argument("--port", type=int, default=8080,
+                         help="the running platform's port, for asset_event triggers (default %(default)s)")
     signal_.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
-                         help="carried in the event")
+                         help="a key and value carried in the event's extra; repeat for more keys")
     signal_.set_defaults(func=command_signal)
 
-    down = commands.add_parser("down", help="stop every component `up` started (their whole process groups)")
+    down = commands.add_parser(
+        "down", help="stop every component `up` started (their whole process groups)",
+        description="Stop every Airflow component and the demo agency API that `satudata up` started (each whole "
+        "process group, found through the PID files under data/state/platform/run/).",
+    )
     down.set_defaults(func=command_down)
     return parser
 

@@ -1,4 +1,4 @@
-"""`python -m warehouse sources|build|docs`: the warehouse room's own command line.
+"""`python -m warehouse sources|boundaries|build|docs`: the warehouse room's own command line.
 
 sources     regenerate models/staging/<agency>/_<agency>__sources.yml from the catalog
 boundaries  recompute seeds/reference/paser_wilayah_luas.csv (areas) from the boundary files
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="build the warehouse from the committed raw batches")
     build.add_argument("--force", action="store_true", help="build even if the inputs did not change")
     docs = commands.add_parser("docs", help="generate static dbt docs of the current build")
-    docs.add_argument("out_dir", type=Path)
+    docs.add_argument("out_dir", type=Path, help="folder to write index.html into (created if missing)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

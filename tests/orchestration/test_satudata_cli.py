@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -157,3 +158,43 @@ def test_rollback_to_an_unknown_release_leaves_no_files(capsys: pytest.CaptureFi
     code, _, err = _run(capsys, "releases", "--rollback", "20250101T000000Z-deadbeef")
     assert code == 1 and "unknown release" in err
     assert list(zones.root.rglob("*")) == [], "no releases/ folder, no releases/.lock"
+
+
+def _subcommands() -> list[str]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(action.choices)
+
+
+@pytest.mark.parametrize("command", _subcommands())
+def test_every_command_help_describes_it(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    blocks = capsys.readouterr().out.split("\n\n")
+    assert blocks[0].startswith(f"usage: satudata {command}")
+    assert not blocks[1].startswith(("options:", "positional arguments:")), f"`satudata {command} --help` has no description"
+
+
+def test_every_option_with_a_default_shows_it() -> None:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command, parser in action.choices.items():
+        for option in parser._actions:
+            if option.default not in (None, False, [], argparse.SUPPRESS):
+                assert "default" in (option.help or ""), f"satudata {command} {option.option_strings}"
+
+
+def test_the_commands_are_the_documented_ones() -> None:
+    assert set(_subcommands()) == {"run", "demo-data", "catalog", "releases", "status", "up", "down", "signal"}
+
+
+def test_warehouse_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from warehouse.__main__ import main as warehouse_main
+
+    with pytest.raises(SystemExit):
+        warehouse_main(["--help"])
+    summary = capsys.readouterr().out.split("\n\n")[1]
+    for command in ("sources", "boundaries", "build", "docs"):
+        assert command in summary
+    with pytest.raises(SystemExit):
+        warehouse_main(["docs", "--help"])
+    assert "index.html" in capsys.readouterr().out
