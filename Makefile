@@ -25,7 +25,7 @@ venv: ## create or update .venv from uv.lock (installs uv with pip first if it i
 run: venv ## run the whole chain once on the demo data: drop -> raw -> warehouse -> release (data/releases/current)
 	"$(UV)" run satudata run --demo
 
-test: venv ## run every test: real PostgreSQL/MariaDB, the real Airflow scheduler, headless Chromium (about 20 minutes)
+test: venv ## run every test: real PostgreSQL/MariaDB, the real Airflow scheduler, headless Chromium (about 13 minutes)
 	"$(UV)" run pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv ## ruff check of the whole repository
