@@ -403,7 +403,10 @@ def load_agency_file(path: Path) -> AgencyFile:
 
 
 def load_catalog(catalog_dir: Path | None = None) -> Catalog:
-    """Read and validate every `<agency>.yml` in the catalog folder (default: $SATUDATA_CATALOG_DIR or ./catalog)."""
+    """Read and validate every `<agency>.yml` in the catalog folder.
+
+    Default folder: $SATUDATA_CATALOG_DIR, else the repository's catalog/.
+    """
     folder = Path(catalog_dir or os.environ.get(CATALOG_DIR_ENV) or DEFAULT_CATALOG_DIR)
     paths = sorted(folder.glob("*.yml"))
     if not paths:

@@ -9,7 +9,7 @@
     satudata up / down           start / stop the real Airflow components in the background (127.0.0.1)
     satudata signal DATASET      say "DATASET changed" as its agency would: REST asset event or broker message
 
-Data lives under $SATUDATA_DATA_DIR (default ./data). Airflow's own logs from `run` go to
+Data lives under $SATUDATA_DATA_DIR (default: the repository's data/). Airflow's own logs from `run` go to
 data/state/logs/; --verbose shows them on the console instead.
 """
 
@@ -469,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="satudata",
         description="Satu Data Paser: agency data -> raw Parquet -> dbt/DuckDB warehouse -> gated open-data releases.",
-        epilog="Data lives under $SATUDATA_DATA_DIR (default: ./data).",
+        epilog="Data lives under $SATUDATA_DATA_DIR (default: the repository's data/).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -503,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every catalog file and list each dataset (source, trigger, key, owner) and publication; "
         "exits non-zero naming the file and key of the first invalid entry.",
     )
-    catalog.add_argument("--catalog-dir", type=Path, default=None, help="catalog folder (default: ./catalog)")
+    catalog.add_argument("--catalog-dir", type=Path, default=None,
+                         help="catalog folder (default: $SATUDATA_CATALOG_DIR, else the repository's catalog/)")
     catalog.set_defaults(func=command_catalog)
 
     releases = commands.add_parser(
@@ -541,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="For a dataset with trigger by: asset_event, log in as its agency and post an event on "
         "signal__<dataset> to the running platform; with by: message, publish a change message to its broker.",
     )
-    signal_.add_argument("dataset", help="<agency>__<dataset>, e.g. disdik__sekolah")
+    signal_.add_argument("dataset", help="<agency>__<dataset> triggered by asset_event or message, e.g. dinkes__balita")
     signal_.add_argument("--port", type=int, default=8080,
                          help="the running platform's port, for asset_event triggers (default %(default)s)")
     signal_.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE", type=_key_value,

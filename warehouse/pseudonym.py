@@ -8,8 +8,9 @@ not dbt's artifacts, not the warehouse file.
 The key comes from (first found):
   1. the environment variable SATUDATA_PSEUDONYM_KEY (with SATUDATA_PSEUDONYM_KEY_ID naming it),
   2. the Airflow connection `satudata_pseudonym` (its password is the key, its login the key id),
-  3. for the embedded default only: a random key generated once at <data dir>/state/secrets/pseudonym.key
-     (mode 0600), so pseudonyms stay stable across runs on one machine.
+  3. when neither is set (what the embedded default relies on): a random key generated once at
+     <data dir>/state/secrets/pseudonym.key (mode 0600), so pseudonyms stay stable across runs on one
+     machine. It lives beside the data it protects: a deployment should set 1 or 2.
 The key id (not secret) is stored next to every pseudonym, so a re-keying is visible in the data.
 
 dbt-duckdb loads this module as a plugin (profiles.yml, `plugins:`): every connection and cursor gets
@@ -65,7 +66,7 @@ def _embedded_key_path() -> Path:
 
 
 def load_key() -> PseudonymKey:
-    """The platform key: environment, then Airflow connection, then the embedded default's key file."""
+    """The platform key: environment, then Airflow connection, then the key file under the data dir."""
     value = os.environ.get(KEY_ENV)
     if value:
         secret = value.encode("utf-8")
