@@ -128,7 +128,6 @@ class RelationalSource(Strict):
     connection: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # Airflow connection id (AIRFLOW_CONN_<ID>)
     table: str | None = None  # schema.table or table
     query: str | None = None  # a SELECT, when a table is not enough
-    chunk_rows: int = Field(default=100_000, gt=0)  # unused: no kind reads it (docs/catalog.md)
 
     @model_validator(mode="after")
     def _table_or_query(self) -> RelationalSource:
