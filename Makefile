@@ -28,8 +28,9 @@ run: venv ## run the whole chain once on the demo data: drop -> raw -> warehouse
 test: venv ## run every test: real PostgreSQL/MariaDB, the real Airflow scheduler, headless Chromium (about 13 minutes)
 	"$(UV)" run pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: venv ## ruff check of the whole repository
+lint: venv ## ruff check of the whole repository, then mypy on the packages (pyproject.toml [tool.mypy])
 	"$(UV)" run ruff check .
+	"$(UV)" run mypy
 
 up: venv ## start Airflow (api-server, scheduler, dag-processor, triggerer) + the demo agency systems on 127.0.0.1, in the background
 	"$(UV)" run satudata up --demo

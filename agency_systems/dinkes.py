@@ -57,7 +57,7 @@ import random
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -246,7 +246,7 @@ def _desa_as_typed(rng: random.Random, style: str, kode: str, desa: dict[str, di
     return kode
 
 
-def _median(table: dict[str, tuple[float, ...]], sex: str, months: float) -> float:
+def _median(table: Mapping[str, tuple[float, ...]], sex: str, months: float) -> float:
     values = table[sex]
     for index in range(len(_MONTHS) - 1):
         low, high = _MONTHS[index], _MONTHS[index + 1]
@@ -598,7 +598,8 @@ def query_page(path: Path, dataset: str, *, limit: int = DEFAULT_LIMIT, cursor: 
     if not 1 <= limit <= MAX_LIMIT:
         raise DinkesDemoError(f"limit must be 1..{MAX_LIMIT}, got {limit}")
     columns = COLUMNS[dataset]
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if updated_since:
         where.append("updated_at >= ?")
         params.append(_normalise_since(updated_since))
@@ -689,6 +690,7 @@ def serve(zones: Zones, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[t
     thread = threading.Thread(target=server.serve_forever, name="dinkes-api", daemon=True)
     thread.start()
     bound_host, bound_port = server.server_address[:2]
+    assert isinstance(bound_host, str)  # the bound address (getsockname) is text; typeshed's type also allows bytes
     shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     base_url = f"http://{shown_host}:{bound_port}{API_PREFIX}"
     env = {CONNECTION_ENV: f"http://:{token}@{shown_host}:{bound_port}{API_PREFIX}"}

@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import random
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 
 import xlsxwriter
@@ -262,7 +263,7 @@ def write_demo(zones: Zones, *, scale: float = 1.0, seed: int = 20261128) -> dic
     _write_if_changed(folder / DEMO_SEKOLAH_FILE, write_sekolah_workbook)
     for tahun_ajaran in DEMO_TAHUN_AJARAN:
         _write_if_changed(folder / peserta_didik_file_name(tahun_ajaran),
-                          lambda path, year=tahun_ajaran: write_peserta_didik_workbook(path, tahun_ajaran=year, seed=seed))
+                          partial(write_peserta_didik_workbook, tahun_ajaran=tahun_ajaran, seed=seed))
     return {}
 
 

@@ -137,6 +137,7 @@ def generate_dana_desa(*, seed: int = 20261128) -> list[dict]:
     desa_list = load_desa()
     # A desa's allocation formula moves little between years: draw its level once.
     level = {desa["kode_kemendagri"]: rng.uniform(0.9e9, 1.45e9) for desa in desa_list}
+    desa: dict | None  # a desa of the list; None for the unresolvable rows
     for tahun in TAHUN_ANGGARAN:
         subjects: list[tuple[dict | None, tuple[str | None, str, str]]] = []
         for desa in desa_list:
@@ -174,8 +175,8 @@ def _stages(rng: random.Random, pagu: Decimal, tahun: int) -> dict:
     """The realisation of the three stages, as known on REFERENCE_DATE, with the report date."""
     planned = [pagu * share for share in TAHAP_SHARES]
     if tahun < REFERENCE_DATE.year:
-        stages = [_realised(rng, planned[0], 0.97, 1.0), _realised(rng, planned[1], 0.93, 1.0),
-                  _realised(rng, planned[2], 0.85, 1.0)]
+        stages: list[Decimal | None] = [_realised(rng, planned[0], 0.97, 1.0), _realised(rng, planned[1], 0.93, 1.0),
+                                        _realised(rng, planned[2], 0.85, 1.0)]
         reported = dt.date(tahun, 12, 1) + dt.timedelta(days=rng.randint(0, 40))
     else:
         # Mid-year: tahap I in most desa, tahap II in a few, tahap III nowhere yet.
@@ -186,7 +187,7 @@ def _stages(rng: random.Random, pagu: Decimal, tahun: int) -> dict:
         if roll < 0.15:
             stages[1] = _realised(rng, planned[1], 0.5, 1.0)
         reported = dt.date(tahun, 3, 1) + dt.timedelta(days=rng.randint(0, 110))
-    values = {f"realisasi_tahap_{n}": stage for n, stage in enumerate(stages, start=1)}
+    values: dict[str, object] = {f"realisasi_tahap_{n}": stage for n, stage in enumerate(stages, start=1)}
     values["total_realisasi"] = _total(values)
     values["tanggal_laporan"] = reported
     values["updated_at"] = dt.datetime.combine(reported, dt.time(rng.randint(8, 16), rng.randint(0, 59), rng.randint(0, 59)))

@@ -29,7 +29,7 @@ from airflow.sdk import (
     task,
 )
 
-from ingestion.catalog import RELEASE_ASSET, WAREHOUSE_ASSET, DatasetEntry, load_catalog
+from ingestion.catalog import RELEASE_ASSET, WAREHOUSE_ASSET, DatasetEntry, FileSource, load_catalog
 from ingestion.zones import Zones
 from orchestration.triggers import BrokerMessageTrigger, DropFolderTrigger, SourceProbeTrigger
 
@@ -41,7 +41,7 @@ TAGS = ["satudata"]
 def _record_error(context: dict) -> None:
     """Failure callback: keep the task's exception as XCom `error`, which `satudata run` prints."""
     exc = context.get("exception")
-    cause = exc.__cause__ if type(exc).__name__ == "AirflowFailException" and exc.__cause__ else exc
+    cause = exc.__cause__ if exc is not None and type(exc).__name__ == "AirflowFailException" and exc.__cause__ else exc
     context["ti"].xcom_push(key="error", value=f"{type(cause).__name__}: {cause}")
 
 
@@ -76,13 +76,15 @@ def _watched_assets(entry: DatasetEntry, zones: Zones) -> list[Asset]:
     """The asset an agency's signal lands on: by the drop-folder, broker or source-probe watcher, or posted over REST."""
     trigger = entry.spec.trigger
     if trigger.by == "file_drop":
+        source = entry.spec.source
+        assert isinstance(source, FileSource), f"{entry.id}: by: file_drop watches a file source"
         watcher = AssetWatcher(
             name=f"drop_folder__{entry.id}",
             trigger=DropFolderTrigger(
                 data_dir=str(zones.root),
                 agency=entry.agency.code,
                 dataset=entry.name,
-                pattern=entry.spec.source.pattern,
+                pattern=source.pattern,
                 poll_seconds=trigger.poll_seconds,
             ),
         )

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_DIR = REPO_ROOT / "catalog"
@@ -370,7 +371,7 @@ class Catalog:
         raise CatalogError(f"no dataset '{dataset_id}' in the catalog (known: {known}); `satudata catalog` lists them")
 
 
-def _describe(path: Path, error: dict) -> str:
+def _describe(path: Path, error: ErrorDetails) -> str:
     loc = [str(part) for part in error["loc"]]
     where = f"{path.name}"
     if len(loc) >= 2 and loc[0] in ("datasets", "publications"):

@@ -202,6 +202,7 @@ def map_columns(entry: DatasetEntry, delivery: Delivery, previous: dict | None =
     removed = [name for name in contract.columns if name in delivered_before and name not in mapped]
     if removed:
         described = ", ".join(f"'{name}'" for name in removed)
+        assert previous is not None  # `removed` comes from it
         raise RejectedFile(
             f"{where}: column {described} was delivered in batch {previous['batch_id']} and is missing now "
             f"(removed or renamed at the source); found: {found}"
@@ -451,10 +452,10 @@ def compile_checks(
         source_type = delivery.columns[delivered]
         is_text = read_text(name, delivered, column.type)
         if is_text:
-            typed = parse_text(ident("t:" + name), column.type, delivery.decimal_comma)[0]
+            typed_sql = parse_text(ident("t:" + name), column.type, delivery.decimal_comma)[0]
         else:
-            typed = convert_typed("raw:" + name, source_type, column.type)
-        values.append(f"{typed} AS {ident('x:' + name)}")
+            typed_sql = convert_typed("raw:" + name, source_type, column.type)
+        values.append(f"{typed_sql} AS {ident('x:' + name)}")
         t, x = text_sql[name], ident("x:" + name)
         # Whether a value was delivered: a typed value is NULL exactly when its text is.
         present = t if is_text or column.type == "text" else ident("raw:" + name)
@@ -574,9 +575,11 @@ def convert(value: str | None, column_type: str, decimal_comma: bool = False) ->
     """Text -> the declared type through the same SQL the contract uses; ValueError says why not."""
     typed, why_not = parse_text("v", column_type, decimal_comma)
     con = _scalar_connection().cursor()
-    result, reason = con.execute(
+    row = con.execute(
         f"SELECT {typed}, {why_not} FROM (SELECT nullif({strip('raw')}, '') AS v FROM (SELECT ?::VARCHAR AS raw))", [value]
     ).fetchone()
+    assert row is not None  # one row selected
+    result, reason = row
     if value is not None and value.strip() and result is None:
         raise ValueError(reason)
     return result

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -287,6 +288,13 @@ def _write_checked(
     return landed
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The one row of an aggregate (or COPY) query; DuckDB types fetchone() as possibly None."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return row
+
+
 def _write_with_quarantine(
     con: duckdb.DuckDBPyConnection, tmp: Path, query: CheckQuery, good: list[str], bad: list[str],
 ) -> tuple[int, int]:
@@ -294,7 +302,7 @@ def _write_with_quarantine(
     checked = f"checked_{uuid.uuid4().hex[:12]}"
     con.execute(f"CREATE TEMP TABLE {checked} AS {query.sql}")
     try:
-        rows_in, quarantined = con.execute(f"SELECT count(*), count(_reasons) FROM {checked}").fetchone()
+        rows_in, quarantined = _one(con, f"SELECT count(*), count(_reasons) FROM {checked}")
         _copy(con, f"SELECT {', '.join(good)} FROM {checked} WHERE _reasons IS NULL", tmp / DATA_FILE)
         _copy(con, f"SELECT {', '.join(bad)} FROM {checked} WHERE _reasons IS NOT NULL", tmp / QUARANTINE_FILE)
     finally:
@@ -304,7 +312,7 @@ def _write_with_quarantine(
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, path: Path) -> int:
     """Write a query's rows to a Parquet file (DuckDB's own writer: parallel, order kept); returns how many."""
-    return con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION snappy)").fetchone()[0]
+    return _one(con, f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION snappy)")[0]
 
 
 def _unreadable(delivery: Delivery, exc: Exception) -> str:
@@ -334,9 +342,9 @@ def _drop_repeats(
     values = [ident(name) for name in query.column_types]
     # Grouped by the key's hash, not its text: about half the time at 10M rows, where text groups spill.
     # A hash collision only sends the batch through the exact rewrite below, which then finds no repeat.
-    repeated = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM read_parquet({data}) GROUP BY hash({key_list}) HAVING count(*) > 1)"
-    ).fetchone()[0]
+    repeated = _one(
+        con, f"SELECT count(*) FROM (SELECT 1 FROM read_parquet({data}) GROUP BY hash({key_list}) HAVING count(*) > 1)"
+    )[0]
     committed = ""
     again = 0
     previous = ledger.latest
@@ -347,15 +355,16 @@ def _drop_repeats(
             boundary = f"(SELECT max({ident(cursor)}) FROM read_parquet({literal(str(old))}))"
             committed = (f"SELECT {key_list}, {ident(cursor)} FROM read_parquet({literal(str(old))}) "
                          f"WHERE {ident(cursor)} = {boundary}")
-            again = con.execute(
-                f"SELECT count(*) FROM read_parquet({data}) SEMI JOIN ({committed}) AS committed "
+            again = _one(
+                con, f"SELECT count(*) FROM read_parquet({data}) SEMI JOIN ({committed}) AS committed "
                 f"USING ({key_list}, {ident(cursor)})"
-            ).fetchone()[0]
+            )[0]
     if not repeated and not again:
         return
 
     source = f"read_parquet({data})"
     if again:
+        assert cursor is not None  # `again` is only counted with a cursor
         source = f"(SELECT * FROM {source} ANTI JOIN ({committed}) AS committed USING ({key_list}, {ident(cursor)}))"
     conflicts = 0
     if repeated:
@@ -374,7 +383,7 @@ def _drop_repeats(
             WHERE later._n > 1
         """)
         conflicts = _quarantine_conflicts(con, tmp, entry, delivery, query)
-        identical = con.execute("SELECT count(*) FROM repeats WHERE _same").fetchone()[0]
+        identical = _one(con, "SELECT count(*) FROM repeats WHERE _same")[0]
         source = f"(SELECT * EXCLUDE (_n) FROM {ranked} WHERE _n = 1 ORDER BY _source_row)"
         landed.rows_deduplicated += identical
         landed.rows_quarantined += conflicts
@@ -427,7 +436,7 @@ def _max_cursor(con: duckdb.DuckDBPyConnection, tmp: Path, entry: DatasetEntry, 
     cursor = entry.spec.cursor
     if cursor is None:
         return None
-    highest = con.execute(f"SELECT max({ident(cursor)}) FROM read_parquet({literal(str(tmp / DATA_FILE))})").fetchone()[0]
+    highest = _one(con, f"SELECT max({ident(cursor)}) FROM read_parquet({literal(str(tmp / DATA_FILE))})")[0]
     return cursor_before if highest is None else highest
 
 

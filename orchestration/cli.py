@@ -204,7 +204,7 @@ def _release_summary(zones: Zones, run: object) -> list[str]:
 
 def command_run(args: argparse.Namespace, zones: Zones) -> int:
 
-    systems = contextlib.nullcontext()
+    systems: contextlib.AbstractContextManager = contextlib.nullcontext()
     if args.demo:
         print(f"demo: preparing the five agency systems at scale {args.scale:g} in {_rel(zones, zones.agency_systems)} "
               "(written once; unchanged on later runs)", flush=True)

@@ -152,8 +152,7 @@ class Platform:
         """
         import psutil
 
-        leaders = {name: _read_pid(self.run_dir / f"{name}.pid") for name in COMPONENTS}
-        leaders = {name: pid for name, pid in leaders.items() if pid is not None}
+        leaders = {name: pid for name in COMPONENTS if (pid := _read_pid(self.run_dir / f"{name}.pid")) is not None}
         tree: list[psutil.Process] = []
         for pid in leaders.values():
             try:

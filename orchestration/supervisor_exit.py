@@ -43,7 +43,7 @@ def install(argv: list[str] | None = None) -> bool:
 
     watched = getattr(supervisor, "WatchedSubprocess", None)
     original = getattr(watched, "_service_subprocess", None)
-    if original is None or "_open_sockets" not in getattr(watched, "__annotations__", {}):
+    if watched is None or original is None or "_open_sockets" not in getattr(watched, "__annotations__", {}):
         log.warning("supervisor exit check not installed: this Airflow's WatchedSubprocess is not the one it was written for")
         return False
 

@@ -299,6 +299,7 @@ def _hidden_rows(table: pa.Table, rules: SmallCells) -> list[bool]:
     for name in rules.counts:
         is_null = pc.is_null(table[name])
         all_null = is_null if all_null is None else pc.and_(all_null, is_null)
+    assert all_null is not None  # SmallCells.counts is never empty
     hidden = all_null
     if SUPPRESSED_COLUMN in table.column_names:
         hidden = pc.or_(hidden, pc.fill_null(table[SUPPRESSED_COLUMN], False))
@@ -425,6 +426,7 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
     for name in rules.counts:
         flag = pc.fill_null(pc.and_(pc.greater_equal(table[name], 1), pc.less_equal(table[name], rules.max_suppressed)), False)
         small = flag if small is None else pc.or_(small, flag)
+    assert small is not None  # SmallCells.counts is never empty
     suppressed = small.to_pylist()
     hidden = [a or b for a, b in zip(suppressed, _hidden_rows(table, rules), strict=True)]
     primary = sum(suppressed)

@@ -249,7 +249,7 @@ def _write_incremental_artifacts(result: Any, base_dir: Path, work_dir: Path) ->
     """
     target = work_dir / "target"
     target.mkdir(parents=True, exist_ok=True)
-    run_results = getattr(result, "result", None)
+    run_results: Any = getattr(result, "result", None)  # dbt's RunExecutionResult, when there is one
     if hasattr(run_results, "write"):
         run_results.write(str(target / "run_results.json"))
     base_manifest = base_dir / "target" / "manifest.json"
@@ -502,6 +502,7 @@ def build_warehouse(zones: Zones, catalog: Catalog, *, force: bool = False) -> d
         try:
             link_inputs(zones, catalog, inputs, tmp_dir / "raw")
             if rebuild_from is not None:
+                assert current is not None  # only the current build is extended
                 current_dir = (warehouse_dir / "current").resolve()
                 _copy_previous(current_dir, tmp_dir)
                 # Views in the copy read the previous build's raw links and marts: point them at this build's.

@@ -59,7 +59,7 @@ def _static_parser_refused() -> Iterator[None]:
     def refuse(source: str) -> dict:
         raise _ParseNeeded("the saved parsed project does not match the project files")
 
-    modules = [importlib.import_module(name) for name in _STATIC_PARSER_USERS]
+    modules: list[Any] = [importlib.import_module(name) for name in _STATIC_PARSER_USERS]  # dbt's, by name
     saved = [module.py_extract_from_source for module in modules]
     for module in modules:
         module.py_extract_from_source = refuse

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Iterator
 from functools import partial
 
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from ingestion.catalog import CkanSource, DatasetEntry
 from ingestion.errors import IngestionError

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion import file_safety, workbooks
-from ingestion.catalog import DatasetEntry
+from ingestion.catalog import DatasetEntry, FileSource
 from ingestion.contract import (
     HEADER_SEARCH_ROWS,
     column_letter,
@@ -64,7 +64,7 @@ from ingestion.contract import (
     locate,
 )
 from ingestion.durable import sha256_file
-from ingestion.errors import RejectedFile
+from ingestion.errors import IngestionError, RejectedFile
 from ingestion.file_safety import SETTLE_SECONDS
 from ingestion.kinds import Delivery, LedgerView, Pending
 from ingestion.zones import Zones
@@ -87,9 +87,16 @@ _LONG_DIGITS = rf"^[+-]?\d{{{EXCEL_DIGITS + 1},}}$"
 
 # --- Finding new files ------------------------------------------------------------------------
 
+def _source(entry: DatasetEntry) -> FileSource:
+    source = entry.spec.source
+    if not isinstance(source, FileSource):
+        raise IngestionError(f"{entry.id}: source kind '{source.kind}' is not file")
+    return source
+
+
 def pending_sources(entry: DatasetEntry, zones: Zones, ledger: LedgerView) -> Iterator[Pending]:
     """New files (or archive members) in the agency's drop folder matching the dataset's pattern, oldest first."""
-    source = entry.spec.source
+    source = _source(entry)
     folder = zones.drop(entry.agency.code)
     for path in list_drop_files(folder, source.pattern):
         label = path.relative_to(zones.root).as_posix()
@@ -152,7 +159,7 @@ def _settled(path: Path, first: os.stat_result, length: int, label: str) -> bool
 
 
 def _source_info(entry: DatasetEntry, label: str, sha256: str, stat: os.stat_result, **more: object) -> dict:
-    source = entry.spec.source
+    source = _source(entry)
     return {
         "kind": "file",
         "path": label,
@@ -173,7 +180,7 @@ def _refuse(message: str) -> Callable[[], Delivery]:
 
 def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str, first: os.stat_result) -> Iterator[Pending]:
     """One CSV: hashed while streamed (and transcoded to UTF-8 when it is windows-1252)."""
-    encoding = entry.spec.source.encoding
+    encoding = _source(entry).encoding
     digest, length = hashlib.sha256(), 0
     transcoded: Path | None = None
     if encoding == "windows-1252":
@@ -213,7 +220,7 @@ def _archive_members(
     entry: DatasetEntry, zones: Zones, ledger: LedgerView, path: Path, label: str, first: os.stat_result,
 ) -> Iterator[Pending]:
     """Each member of a zip drop matching `member_pattern`, extracted safely into a temporary folder."""
-    source = entry.spec.source
+    source = _source(entry)
     archive_sha256 = sha256_file(path)
     if not _settled(path, first, first.st_size, label):
         return
@@ -250,7 +257,7 @@ def _read_member_csv(member: Path, label: str, entry: DatasetEntry) -> Delivery:
     handle, name = tempfile.mkstemp(prefix="satudata-", suffix=".csv")
     copy = Path(name)
     with member.open("rb") as source, os.fdopen(handle, "wb") as out:
-        if entry.spec.source.encoding == "windows-1252":
+        if _source(entry).encoding == "windows-1252":
             decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
             try:
                 for block in iter(lambda: source.read(CHUNK), b""):
@@ -269,7 +276,7 @@ def read_csv(
     path: Path, label: str, entry: DatasetEntry, unchanged: tuple[Path, tuple[int, int]] | None, owned: Path | None,
 ) -> Delivery:
     """A CSV delivery read by DuckDB; `owned` is a temporary file removed on close."""
-    source = entry.spec.source
+    source = _source(entry)
     with path.open("rb") as handle:
         head_bytes = handle.read(HEAD_BYTES)
     truncated = len(head_bytes) == HEAD_BYTES
@@ -293,6 +300,7 @@ def read_csv(
         # A column with neither header nor values (a trailing delimiter) is not a column.
         with duckdb.connect() as con:
             counts = con.execute(f"SELECT {', '.join(f'count({ident(n)})' for n in blank)} FROM {scan}").fetchone()
+        assert counts is not None  # an aggregate returns one row
         empty = {name for name, count in zip(blank, counts, strict=True) if count == 0}
         names = [n for n in names if n not in empty]
     selected = ", ".join(ident(n) for n in names)
@@ -367,7 +375,7 @@ def _unique_names(cells: list[str | None], letters: list[str], where: str) -> tu
 
 def read_workbook(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
     """An xlsx/xls delivery from the hashed bytes (see the module docstring)."""
-    source = entry.spec.source
+    source = _source(entry)
     scratch = Path(tempfile.mkdtemp(prefix="satudata-book-"))
     path = scratch / f"delivery.{source.format}"
     path.write_bytes(content)
@@ -380,7 +388,7 @@ def read_workbook(content: bytes, label: str, entry: DatasetEntry) -> Delivery:
 
 
 def _read_workbook(path: Path, content: bytes, label: str, entry: DatasetEntry) -> Delivery:
-    source = entry.spec.source
+    source = _source(entry)
     is_xlsx = content.startswith(b"PK\x03\x04")
     if source.format == "xlsx" and not is_xlsx:
         raise RejectedFile(f"{label}: cannot read the file as an xlsx workbook (not a zip container)")
@@ -449,15 +457,14 @@ def _workbook_header(
     path: Path, top: list[list[str | None]], first_row: int, absolute: list[int], label: str, sheet: str, entry: DatasetEntry,
 ) -> tuple[int, list[str | None]]:
     """(1-based header row, one header per loaded column), composed through merged cells when `header_rows` > 1."""
-    source = entry.spec.source
+    source = _source(entry)
     if source.header_rows == 1:
         compose = None
     else:
         merged = workbooks.merged_ranges(path, sheet)
         width = max(absolute) + 1
-        sheet_rows = [[None] * width for _ in range(first_row - 1)] + [
-            [dict(zip(absolute, row, strict=True)).get(c) for c in range(width)] for row in top
-        ]
+        sheet_rows: list[list[str | None]] = [[None] * width for _ in range(first_row - 1)]
+        sheet_rows += [[dict(zip(absolute, row, strict=True)).get(c) for c in range(width)] for row in top]
 
         def compose(row: int) -> list[str | None]:
             composed = workbooks.compose_header(sheet_rows, merged, row, source.header_rows)
@@ -496,8 +503,8 @@ def _lost_digit_flags(
         suspects = pc.indices_nonzero(pc.match_substring_regex(values, _LONG_DIGITS)).to_pylist()
         if not suspects:
             continue
-        rows = {first_row + i for i in suspects}
-        for row in parts.number_cells(sheet, column, rows) if parts else rows:
+        suspect_rows = {first_row + i for i in suspects}
+        for row in parts.number_cells(sheet, column, suspect_rows) if parts else suspect_rows:
             i = row - first_row
             value = values[i].as_py()
             flags.setdefault(i, []).append(

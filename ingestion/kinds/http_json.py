@@ -46,7 +46,7 @@ from functools import partial
 from itertools import chain
 from urllib.parse import urljoin
 
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from ingestion.catalog import DatasetEntry, HttpJsonSource
 from ingestion.errors import IngestionError
