@@ -217,6 +217,11 @@ class Dataset(Strict):
                 f"trigger 'by: poll' probes a database's change marker (count and max(cursor)); a '{self.source.kind}'"
                 " source has none: use 'by: file_drop' for files, 'by: schedule' or 'asset_event' for APIs"
             )
+        if self.trigger.by == "file_drop" and not isinstance(self.source, FileSource):
+            raise ValueError(
+                f"trigger 'by: file_drop' watches the agency's drop folder; a '{self.source.kind}' source is not "
+                "dropped there: use 'by: poll' for a database, 'by: schedule' or 'asset_event' for APIs"
+            )
         return self
 
     @model_validator(mode="after")

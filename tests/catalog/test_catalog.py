@@ -105,3 +105,12 @@ def test_an_own_source_must_be_a_dataset_of_the_agency(tmp_path):
     folder = _write_variant(tmp_path, lambda d: d["publications"]["jumlah_sekolah_per_kecamatan"].update(sources=["murid"]))
     with pytest.raises(CatalogError, match=r"source 'murid' is not a dataset of this agency"):
         load_catalog(folder)
+
+
+def test_file_drop_trigger_needs_a_file_source(tmp_path):
+    def to_database(d):
+        d["datasets"]["sekolah"]["source"] = {"kind": "sqlite", "connection": "disdik_dapodik", "table": "sekolah"}
+
+    folder = _write_variant(tmp_path, to_database)
+    with pytest.raises(CatalogError, match=r"dataset 'sekolah'.*'by: file_drop' watches the agency's drop folder; a 'sqlite'"):
+        load_catalog(folder)
