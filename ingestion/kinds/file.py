@@ -16,8 +16,8 @@ Reading (every cell as text, so ids never pass through a float in our hands):
   `header_row` or the row naming the most contract columns, composed over `header_rows` rows
   through merged cells when more than one (`ingestion.workbooks`). Rows keep their sheet row
   number. Excel keeps 15 significant digits of a number: a number cell with more digits in an
-  id column has lost digits and is flagged (`_flag`) as precision loss, read from the sheet XML
-  only when such a value appears.
+  id column has lost digits and is flagged (`_flag`) as precision loss. Which cells hold such
+  numbers is read from the sheet XML in a thread beside fastexcel (`WorkbookParts.long_number_cells`).
 - csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
   delimiter declared or the one whose header names the most contract columns; the header found
   below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
@@ -40,6 +40,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
@@ -406,6 +407,18 @@ def _read_workbook(path: Path, content: bytes, label: str, entry: DatasetEntry) 
     if sheet not in reader.sheet_names:
         found = ", ".join(f"'{name}'" for name in reader.sheet_names)
         raise RejectedFile(f"{label}: no sheet '{sheet}' (sheets found: {found})")
+    # The scan for number cells that lost digits reads the sheet XML while fastexcel, which releases the
+    # GIL, parses it: on two cores it adds nothing to the time (~0.1 s per 100k rows before).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="satudata-xlsx-scan") as scan:
+        long_numbers = scan.submit(parts.long_number_cells, sheet) if parts else None
+        return _read_sheet(reader, path, sheet, long_numbers, parts, label, entry)
+
+
+def _read_sheet(
+    reader: fastexcel.ExcelReader, path: Path, sheet: str, long_numbers: Future[dict[int, set[int]]] | None,
+    parts: WorkbookParts | None, label: str, entry: DatasetEntry,
+) -> Delivery:
+    source = _source(entry)
     try:
         loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
         table = loaded.to_arrow()
@@ -425,7 +438,7 @@ def _read_workbook(path: Path, content: bytes, label: str, entry: DatasetEntry) 
     names, places = _unique_names([headers[i] for i in keep], [letters[i] for i in keep], locate(label, sheet, header_row))
     columns = [body.column(i) for i in keep]
     first_data_row = header_row + source.header_rows
-    flags = _lost_digit_flags(entry, names, columns, first_data_row, [absolute[i] for i in keep], parts, sheet)
+    flags = _lost_digit_flags(entry, names, columns, first_data_row, [absolute[i] for i in keep], long_numbers)
     # Handed to DuckDB as a Parquet file, not a registered Arrow table: registering Python objects makes
     # DuckDB import pandas (~1 s, ~4 s without bytecode caches), more than the whole check of 100k rows.
     # The sheet row is the file row number (order kept) counted from the first data row.
@@ -490,9 +503,13 @@ def _workbook_header(
 
 def _lost_digit_flags(
     entry: DatasetEntry, names: list[str], columns: list[pa.Array], first_row: int, absolute: list[int],
-    parts: WorkbookParts | None, sheet: str,
+    long_numbers: Future[dict[int, set[int]]] | None,
 ) -> pa.Array:
-    """`_flag` for number cells with more than 15 digits in id columns (precision loss), else NULL."""
+    """`_flag` for number cells with more than 15 digits in id columns (precision loss), else NULL.
+
+    `long_numbers` is the xlsx scan (`WorkbookParts.long_number_cells`); an xls workbook has none, and
+    there every such value is taken as a number cell.
+    """
     flags: dict[int, list[str]] = {}
     spellings = header_spellings(entry.spec.contract)
     for name, values, column in zip(names, columns, absolute, strict=True):
@@ -504,7 +521,9 @@ def _lost_digit_flags(
         if not suspects:
             continue
         suspect_rows = {first_row + i for i in suspects}
-        for row in parts.number_cells(sheet, column, suspect_rows) if parts else suspect_rows:
+        if long_numbers is not None:
+            suspect_rows &= long_numbers.result().get(column, set())
+        for row in sorted(suspect_rows):
             i = row - first_row
             value = values[i].as_py()
             flags.setdefault(i, []).append(
@@ -520,45 +539,46 @@ def _lost_digit_flags(
 # --- The workbook's XML, for what fastexcel does not tell ----------------------------------------
 
 _CELL_REF_RE = re.compile(r"([A-Z]+)(\d+)")
-# A cell element in sheet XML bytes, with or without a namespace prefix: (attributes, content or None).
-_CELL_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\b([^>]*?)(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?c>)", re.S)
-_REF_ATTR_RE = re.compile(rb'(?:^|\s)r="([A-Z]+)(\d+)"')
-_TYPE_ATTR_RE = re.compile(rb'(?:^|\s)t="([A-Za-z]+)"')
-_VALUE_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v[\s>/]")
+# The text of a number Excel may have cut to 15 digits: 15 or more digits before any point, or an exponent.
+# A superset of what is flagged: the flag also needs the text fastexcel read to be 16 or more digits.
+# 15, not 16: 999999999999999.99 is read as the float 1e15, whose text has 16 digits.
+_LONG_NUMBER_TEXT = rb"\s*[+-]?(?:\d{15}|[\d.]*[eE])"
+# A value element holding such a number: `<v>` or `<prefix:v>`, found from its literal end (a fast search).
+_LONG_VALUE_RE = re.compile(rb"v>" + _LONG_NUMBER_TEXT)
+_PREFIX_RE = re.compile(rb"[A-Za-z_][\w.-]*")
+_CELL_START_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_NOT_IN_CELL_RE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>|<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_REF_ATTR_RE = re.compile(rb"""(?:^|\s)r\s*=\s*(["'])([A-Z]+)(\d+)\1""")
+_TYPE_ATTR_RE = re.compile(rb"""(?:^|\s)t\s*=\s*(["'])(\w+)\1""")
 _SCAN_BYTES = 8 << 20
-_CELL_START_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s")
-_CELL_CONTENT_RE = re.compile(rb"(.*?)</(?:[A-Za-z_][\w.-]*:)?c>", re.S)
-_XML_SPACE = b" \t\r\n"
 
 
-def _number_shaped(letters: bytes) -> re.Pattern[bytes]:
-    """`r="<letters><row>"` (or in single quotes) followed, up to the tag's end, only by attributes other than a text type.
-
-    A number cell of the column always matches (`t="n"` or no `t`); a text cell matches only when its
-    `t` stands before `r`, which the caller's check of the whole start tag then sees. The search for the
-    literal runs in C, so a column of text cells costs one pass over the XML, not a step per cell.
-    """
-    attribute = rb"""[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*')"""
-    number_type = rb"""t\s*=\s*(?:"n"|'n')"""
-    return re.compile(rb"""r=(["'])""" + re.escape(letters) + rb"(\d+)\1(?:\s+(?!t\s*=)" + attribute + rb"|\s+" + number_type
-                      + rb")*\s*>")
+def _is_value_tag(text: bytes, at: int) -> bool:
+    """Whether the `v>` at `at` ends a value start tag, `<v>` or `<prefix:v>` (not text or an end tag)."""
+    if text[at - 1:at] == b"<":
+        return True
+    if text[at - 1:at] != b":":
+        return False
+    opening = text.rfind(b"<", max(0, at - 256), at)
+    return opening >= 0 and _PREFIX_RE.fullmatch(text, opening + 1, at - 1) is not None
 
 
-def _column_cells(text: bytes, shaped: re.Pattern[bytes]) -> Iterator[tuple[int, bytes, int]]:
-    """(1-based row, start tag without its '>', offset after the tag) of each number-shaped cell of a column in `text`."""
-    for match in shaped.finditer(text):
-        at = match.start()
-        start = text.rfind(b"<", 0, at)
-        # An attribute of a cell's start tag: whitespace before it, no '>' between the tag's '<' and it.
-        if (at > 0 and text[at - 1] in _XML_SPACE and start >= 0
-                and text.find(b">", start, at) < 0 and _CELL_START_RE.match(text, start)):
-            yield int(match.group(2)), text[start:match.end() - 1], match.end()
+def _cell_start(text: bytes, at: int) -> int | None:
+    """Where the `<c` tag holding the value at `at` starts (it may hold a formula before the value)."""
+    position = at
+    while (position := text.rfind(b"<", 0, position)) >= 0:
+        if _CELL_START_RE.match(text, position):
+            return position
+        if _NOT_IN_CELL_RE.match(text, position):
+            return None
+    return None
 
 
 class WorkbookParts:
     """Sheet names, visibility and cell types, read straight from the xlsx zip (stdlib only)."""
 
     def __init__(self, content: bytes) -> None:
+        self._content = content
         self._zip = zipfile.ZipFile(io.BytesIO(content))
         workbook_part = self._office_document()
         rels = self._relationships(workbook_part)
@@ -593,7 +613,7 @@ class WorkbookParts:
     def _part(self, sheet: str) -> str:
         return next(part for name, part, _ in self.sheets if name == sheet)
 
-    def _cells(self, sheet: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
+    def cells(self, sheet: str) -> Iterator[tuple[int, int, ElementTree.Element]]:
         """(1-based row, 0-based column, element) of every `<c>`, in document order."""
         row_number, column = 0, -1
         with self._zip.open(self._part(sheet)) as stream:
@@ -611,57 +631,52 @@ class WorkbookParts:
 
     def first_row(self, sheet: str) -> int:
         """1-based number of the first row with a cell holding a value (where fastexcel starts)."""
-        for row_number, _, element in self._cells(sheet):
+        for row_number, _, element in self.cells(sheet):
             if any(workbooks.local_name(child.tag) in ("v", "is") for child in element):
                 return row_number
         return 1
 
-    def number_cells(self, sheet: str, column: int, rows: set[int]) -> set[int]:
-        """Those of `rows` (1-based) whose cell in `column` (0-based) holds a number, not text.
+    def long_number_cells(self, sheet: str) -> dict[int, set[int]]:
+        """0-based column -> 1-based rows of the number cells whose value may have lost digits (`_LONG_NUMBER_TEXT`).
 
-        The sheet XML bytes are read in blocks cut at row tags, and the number-shaped cells of each
-        suspect column are found by their reference attribute (`r="B5"`) with one regular expression
-        per column (`_number_shaped`): a whole id column of text cells, the usual case, costs ~0.04 s
-        per 100k rows instead of a Python step per cell (~0.4 s). Only a cell without a text type has its
-        content looked at. A sheet whose cells do not carry their reference (every common writer writes
-        it) is parsed instead.
+        Read from the sheet XML bytes in blocks cut at row tags: one search in C finds the value elements
+        holding 15 or more digits or an exponent, and only those have their cell's start tag read (its
+        reference and type: a text or formula-text cell is no number). It runs beside fastexcel, which
+        releases the GIL while it parses (`_read_workbook`). A sheet whose cells do not carry their
+        reference (every common writer writes it) is parsed instead.
         """
-        found: set[int] = set()
-        last_row = max(rows)
-        shaped = _number_shaped(column_letter(column).encode())
-        rest, first = b"", True
-        with self._zip.open(self._part(sheet)) as stream:
+        found: dict[int, set[int]] = {}
+        rest = b""
+        with zipfile.ZipFile(io.BytesIO(self._content)) as package, package.open(self._part(sheet)) as stream:
             while True:
                 block = stream.read(_SCAN_BYTES)
                 text = rest + block
-                if first:
-                    cell = _CELL_RE.search(text)
-                    if cell is not None and _REF_ATTR_RE.search(cell.group(1)) is None:
-                        return self._parsed_number_cells(sheet, column, rows)
-                    first = False
                 cut = max(text.rfind(b"row>") + 4, 0) if block else len(text)
                 text, rest = text[:cut], text[cut:]
-                for row, head, content_at in _column_cells(text, shaped):
-                    if row > last_row:
-                        return found
-                    if row not in rows:
+                for value in _LONG_VALUE_RE.finditer(text):
+                    if not _is_value_tag(text, value.start()):
                         continue
+                    start = _cell_start(text, value.start())
+                    if start is None:
+                        continue
+                    head = text[start:text.find(b">", start)]
                     kind = _TYPE_ATTR_RE.search(head)
-                    if kind is not None and kind.group(1) != b"n":
+                    if kind is not None and kind.group(2) != b"n":
                         continue
-                    content = _CELL_CONTENT_RE.match(text, content_at)
-                    if content is not None and _VALUE_TAG_RE.search(content.group(1)):
-                        found.add(row)
+                    ref = _REF_ATTR_RE.search(head)
+                    if ref is None:
+                        return self._parsed_long_number_cells(sheet)
+                    found.setdefault(workbooks.column_number(ref.group(2).decode()) - 1, set()).add(int(ref.group(3)))
                 if not block:
                     return found
 
-    def _parsed_number_cells(self, sheet: str, column: int, rows: set[int]) -> set[int]:
-        last_row = max(rows)
-        found = set()
-        for row_number, cell_column, element in self._cells(sheet):
-            if row_number > last_row:
-                break
-            if cell_column == column and row_number in rows and element.get("t", "n") == "n":
-                if any(workbooks.local_name(child.tag) == "v" for child in element):
-                    found.add(row_number)
+    def _parsed_long_number_cells(self, sheet: str) -> dict[int, set[int]]:
+        """What `long_number_cells` finds, through the XML parser."""
+        found: dict[int, set[int]] = {}
+        for row_number, column, element in self.cells(sheet):
+            if element.get("t", "n") != "n":
+                continue
+            value = next((child.text or "" for child in element if workbooks.local_name(child.tag) == "v"), None)
+            if value is not None and re.match(_LONG_NUMBER_TEXT, value.encode()):
+                found.setdefault(column, set()).add(row_number)
         return found

@@ -241,12 +241,12 @@ def test_the_first_pass_calls_bad_exactly_the_rows_the_checked_query_quarantines
     assert [row for row in first if not row[1]] == [row for row in checked if not row[1]]
 
 
-def test_number_cells_scan_agrees_with_the_xml_parser(tmp_path) -> None:
+def test_long_number_scan_agrees_with_the_xml_parser(tmp_path) -> None:
     xlsxwriter = pytest.importorskip("xlsxwriter")
     path = tmp_path / "angka.xlsx"
     with xlsxwriter.Workbook(path) as book:
         sheet = book.add_worksheet("Data")
-        sheet.write_row(0, 0, ["NIK", "Jumlah", "Catatan"])
+        sheet.write_row(0, 0, ["NIK", "Jumlah", "Catatan", "Nilai"])
         for i in range(1, 301):
             nik = 6401000000000000 + i
             if i % 7 == 0:
@@ -256,14 +256,14 @@ def test_number_cells_scan_agrees_with_the_xml_parser(tmp_path) -> None:
             sheet.write_number(i, 1, i)
             if i % 5:
                 sheet.write_string(i, 2, f"baris {i}")
+            sheet.write_number(i, 3, 10.0 ** (i % 25) + 0.5)  # from 1.5 to 1e24: written with an exponent from 1e16
     parts = WorkbookParts(path.read_bytes())
-    rows = set(range(1, 302))
-    scanned = {column: parts.number_cells("Data", column, rows) for column in range(4)}
-    assert scanned == {column: parts._parsed_number_cells("Data", column, rows) for column in range(4)}
+    scanned = parts.long_number_cells("Data")
+    assert scanned == parts._parsed_long_number_cells("Data")
     assert scanned[0] == {i + 1 for i in range(1, 301) if i % 7 == 0}
-    assert scanned[1] == set(range(2, 302))
-    assert scanned[2] == scanned[3] == set()
-    assert parts.number_cells("Data", 0, {15, 16, 400}) == {15}  # row 15 holds i = 14
+    # 15 digits before the point (from 1e14 + 0.5) is looked at: a value just below 1e15 may read as 1e15.
+    assert scanned[3] == {i + 1 for i in range(1, 301) if i % 25 >= 14}
+    assert set(scanned) == {0, 3}, "short numbers and text are not long numbers"
 
 
 def _workbook_with_sheet_xml(sheet_data: str) -> bytes:
@@ -287,22 +287,32 @@ def _workbook_with_sheet_xml(sheet_data: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_number_cells_scan_reads_every_way_a_writer_spells_a_cell() -> None:
+def test_long_number_scan_reads_every_way_a_writer_spells_a_cell() -> None:
     # Column B of each row, in the shapes the XML allows: the scan must agree with the parser on every one.
     cells = {
         2: '<x:c r="B2"><x:v>6401000000000002</x:v></x:c>',  # number, no type
         3: '<x:c r="B3" t="n" s="1"><x:v>6401000000000003</x:v></x:c>',  # number, explicit type
         4: "<x:c r='B4' s='2'><x:v>6401000000000004</x:v></x:c>",  # number, single quotes
-        5: '<x:c t="s" r="B5"><x:v>0</x:v></x:c>',  # shared string, type before the reference
-        6: '<x:c r="B6" t="inlineStr"><x:is><x:t>6401000000000006</x:t></x:is></x:c>',  # inline text
+        5: '<x:c t="s" r="B5"><x:v>1234567890123456</x:v></x:c>',  # shared string, type before the reference
+        6: '<x:c r="B6" t="inlineStr"><x:is><x:t>nav>6401000000000006</x:t></x:is></x:c>',  # inline text
         7: '<x:c r="B7" s="3"/>',  # styled, empty
         8: '<x:c\n  r="B8"\n  s="4"\n><x:v>6401000000000008</x:v></x:c>',  # attributes on their own lines
         9: '<x:c r="B9" t="str"><x:f>A9</x:f><x:v>6401000000000009</x:v></x:c>',  # formula with a text result
         10: '<x:c r="B10" s="1" t="n"/>',  # typed number, empty
+        11: '<x:c r="B11"><x:f>A11*1</x:f><x:v>6.4010000000000112E+15</x:v></x:c>',  # formula, number result
+        12: '<x:c r="B12"><x:v>999999999999999.99</x:v></x:c>',  # read as the float 1e15: 16 digits
+        13: '<x:c r="B13"><x:v>64010000000013</x:v></x:c>',  # 14 digits: nothing lost
+        14: '<x:c r="B14"><x:v>-1.5E-20</x:v></x:c>',  # an exponent: looked at (the flag needs 16 digits too)
     }
     rows = "".join(f'<x:row r="{row}"><x:c r="A{row}" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c>{cell}'
-                   f'<x:c r="BA{row}"><x:v>1</x:v></x:c></x:row>' for row, cell in cells.items())
+                   f'<x:c r="BA{row}"><x:v>1234567890123456</x:v></x:c></x:row>' for row, cell in cells.items())
     parts = WorkbookParts(_workbook_with_sheet_xml(rows))
-    assert parts.number_cells("Data", 1, set(cells)) == {2, 3, 4, 8}
-    assert parts._parsed_number_cells("Data", 1, set(cells)) == {2, 3, 4, 8}
-    assert parts.number_cells("Data", 52, set(cells)) == set(cells), "column BA is not column B"
+    scanned = parts.long_number_cells("Data")
+    assert scanned == parts._parsed_long_number_cells("Data")
+    assert scanned[1] == {2, 3, 4, 8, 11, 12, 14}
+    assert scanned[52] == set(cells), "column BA is not column B"
+
+    # Cells without their reference (allowed, written by no common writer): the sheet is parsed instead.
+    unreferenced = "".join(f'<x:row r="{row}"><x:c><x:v>1</x:v></x:c><x:c><x:v>640100000000000{row}</x:v></x:c></x:row>'
+                           for row in range(2, 5))
+    assert WorkbookParts(_workbook_with_sheet_xml(unreferenced)).long_number_cells("Data") == {1: {2, 3, 4}}
