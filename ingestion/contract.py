@@ -337,6 +337,12 @@ def local_to_utc(timestamp: str) -> str:
             f"ELSE timezone({literal(LOCAL_TZ)}, {timestamp}) END")
 
 
+def _starts_with_digit(value: str) -> str:
+    """SQL: text `value` begins with 0-9. Dates and timestamps must: DuckDB reads the words 'epoch' and
+    'infinity' as times (`try_strptime('epoch', '%Y-%m-%d')` is 1900-01-01), which no agency means."""
+    return f"unicode({value}) BETWEEN 48 AND 57"
+
+
 def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tuple[str, str]:
     """(SQL converting text `value` to the contract type (NULL when it does not convert), SQL for why not)."""
     if column_type == "text":
@@ -372,7 +378,7 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
     if column_type == "date":
         # The midnight suffix is 9+ characters, and what it leaves of a 10-character value is no date.
         day = f"CASE WHEN length({value}) > 10 THEN regexp_replace({value}, '[ T]00:00:00(\\.0+)?$', '') ELSE {value} END"
-        return (f"CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE)",
+        return (f"CASE WHEN {_starts_with_digit(value)} THEN CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE) END",
                 "'is not a date (YYYY-MM-DD or DD/MM/YYYY)'")
     if column_type == "timestamp":
         offset = "[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?([+-][0-9]{2}(:?[0-9]{2})?|Z)$"
@@ -380,7 +386,7 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
         # pattern: the cheap tests spare most values the regex.
         may_have_offset = f"(suffix({value}, 'Z') OR contains({value}, '+') OR contains(right({value}, 6), '-'))"
         with_offset = f"({may_have_offset} AND regexp_matches({value}, {literal(offset)}))"
-        return (f"CASE WHEN {with_offset} THEN TRY_CAST({value} AS TIMESTAMPTZ) "
+        return (f"CASE WHEN NOT {_starts_with_digit(value)} THEN NULL WHEN {with_offset} THEN TRY_CAST({value} AS TIMESTAMPTZ) "
                 f"ELSE {local_to_utc(f'TRY_CAST({value} AS TIMESTAMP)')} END",
                 "'is not an ISO 8601 timestamp'")
     if column_type == "boolean":

@@ -79,6 +79,13 @@ def test_conversions(value, kind, expected) -> None:
         ("1e5", "decimal", "is not a decimal number"),
         ("31/02/2024", "date", "is not a date"),
         ("kemarin", "timestamp", "is not an ISO 8601 timestamp"),
+        # DuckDB reads these words as times (`try_strptime('epoch', '%Y-%m-%d')` is 1900-01-01): not a date here.
+        ("epoch", "date", "is not a date"),
+        ("Infinity", "date", "is not a date"),
+        ("-infinity", "date", "is not a date"),
+        ("epoch", "timestamp", "is not an ISO 8601 timestamp"),
+        ("infinity", "timestamp", "is not an ISO 8601 timestamp"),
+        ("2020-01-02 (BC)", "date", "is not a date"),
         ("t", "boolean", "is not a boolean"),
     ],
 )
