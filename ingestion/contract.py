@@ -378,7 +378,8 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
     if column_type == "date":
         # The midnight suffix is 9+ characters, and what it leaves of a 10-character value is no date.
         day = f"CASE WHEN length({value}) > 10 THEN regexp_replace({value}, '[ T]00:00:00(\\.0+)?$', '') ELSE {value} END"
-        return (f"CASE WHEN {_starts_with_digit(value)} THEN CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE) END",
+        parsed = f"CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE)"
+        return (f"CASE WHEN {_starts_with_digit(value)} THEN {parsed} END",
                 "'is not a date (YYYY-MM-DD or DD/MM/YYYY)'")
     if column_type == "timestamp":
         offset = "[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?([+-][0-9]{2}(:?[0-9]{2})?|Z)$"
@@ -397,13 +398,21 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
 
 
 def convert_typed(column: str, source_type: str, column_type: str) -> str:
-    """SQL converting a typed source column to the contract type (NULL when the value does not fit)."""
+    """SQL converting a typed source column to the contract type (NULL when the value does not fit).
+
+    A date or time that is PostgreSQL's 'infinity' or '-infinity' ("no end date") does not fit: Parquet
+    and the warehouse have no such value, so its row is quarantined rather than loaded as an extreme date.
+    """
     base = source_type.upper().split("(")[0].strip()
     if column_type == "timestamp" and base in ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
-        return local_to_utc(f"CAST({ident(column)} AS TIMESTAMP)")
-    if column_type == "boolean" and base == "TINYINT":
+        converted = local_to_utc(f"CAST({ident(column)} AS TIMESTAMP)")
+    elif column_type == "boolean" and base == "TINYINT":
         return f"CASE {ident(column)} WHEN 1 THEN true WHEN 0 THEN false END"
-    return f"TRY_CAST({ident(column)} AS {SQL_TYPES[column_type]})"
+    else:
+        converted = f"TRY_CAST({ident(column)} AS {SQL_TYPES[column_type]})"
+    if column_type in ("date", "timestamp"):
+        return f"CASE WHEN isfinite({ident(column)}) THEN {converted} END"
+    return converted
 
 
 def compile_checks(

@@ -171,6 +171,25 @@ def test_null_in_a_non_nullable_column_is_quarantined(pg, penduduk_table, catalo
     assert "key nik NULL" in bad["_reason"] and "nullable: false" in bad["_reason"]
 
 
+def test_infinite_dates_are_quarantined_naming_the_column(pg, penduduk_table, catalog_entry, zones):
+    # PostgreSQL's 'infinity' ("no end date") has no Parquet value: never loaded as an extreme date.
+    rows = [*PENDUDUK_ROWS[:2], ("6401040404600004", "Tanpa Akhir", "infinity", "1.00", True, 4, "2026-11-03 08:00:00"),
+            ("6401050505550005", "Tanpa Awal", "-infinity", "2.00", True, 5, "2026-11-03 08:00:00"),
+            ("6401060606500006", "Waktu Tak Hingga", "1990-06-06", "3.00", True, 6, "infinity")]
+    table = penduduk_table(pg, rows=rows)
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table, cursor=False))
+
+    [manifest] = extract_load(entry, zones)
+
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"]) == (2, 3) and _adds_up(manifest)
+    reasons = {row["nama"]: (row["_column"], row["_reason"]) for row in _quarantine(zones, entry, manifest)}
+    assert reasons["Tanpa Akhir"][0] == reasons["Tanpa Awal"][0] == "tanggal_lahir"
+    assert "'infinity' does not fit date" in reasons["Tanpa Akhir"][1]
+    assert "'-infinity' does not fit date" in reasons["Tanpa Awal"][1]
+    column, reason = reasons["Waktu Tak Hingga"]
+    assert column == "updated_at" and "'infinity' does not fit timestamp" in reason
+
+
 @pytest.mark.parametrize("server_name", ["pg", "maria"])
 def test_type_change_at_the_source_is_refused_naming_the_column(server_name, request, penduduk_table,
                                                                 catalog_entry, zones):
