@@ -23,9 +23,11 @@ Conventions, decided here once:
   is a conversion failure, never a silent rounding. With `decimal_comma` numbers are written
   "1.234,56" (`.` groups thousands, `,` is the decimal point); otherwise `.` is the decimal point.
 - `date` accepts `YYYY-MM-DD` (also with a `00:00:00` time, as Excel date cells read) and the
-  Indonesian day-first `DD/MM/YYYY` or `DD-MM-YYYY`. `timestamp` accepts ISO 8601; a timestamp
-  without an offset (text or a database TIMESTAMP) is taken as WITA (Asia/Makassar, Paser's time
-  zone) and stored in UTC.
+  Indonesian day-first `DD/MM/YYYY` or `DD-MM-YYYY`. `timestamp` accepts ISO 8601 (a final ` UTC`
+  counts as an offset); a timestamp without an offset (text or a database TIMESTAMP) is taken as WITA
+  (Asia/Makassar, Paser's time zone) and stored in UTC. A date or time before the year 1000 (a year
+  typed with fewer than four digits: `02-01-20`), a word DuckDB reads as a time (`epoch`,
+  `infinity`) and a database's infinite date do not convert.
 - `boolean` accepts true/false, ya/tidak, y/n, benar/salah, 1/0 (any case).
 """
 
@@ -343,6 +345,14 @@ def _starts_with_digit(value: str) -> str:
     return f"unicode({value}) BETWEEN 48 AND 57"
 
 
+def _from_year_1000(typed: str, sql_type: str) -> str:
+    """SQL: the date or time `typed`, NULL when before the year 1000: a year of fewer than four digits
+    ('02-01-20' is the year 2 to strptime's %Y and to the TIMESTAMP cast, '0000' the year 1 BC) is a
+    mistyped one. Written with greatest/nullif so that `typed` is computed once."""
+    floor = f"{sql_type} {literal('0999-12-31' if sql_type == 'DATE' else '0999-12-31 23:59:59.999999+00')}"
+    return f"nullif(greatest({typed}, {floor}), {floor})"
+
+
 def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tuple[str, str]:
     """(SQL converting text `value` to the contract type (NULL when it does not convert), SQL for why not)."""
     if column_type == "text":
@@ -379,17 +389,20 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
         # The midnight suffix is 9+ characters, and what it leaves of a 10-character value is no date.
         day = f"CASE WHEN length({value}) > 10 THEN regexp_replace({value}, '[ T]00:00:00(\\.0+)?$', '') ELSE {value} END"
         parsed = f"CAST(try_strptime({day}, ['%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y']) AS DATE)"
-        return (f"CASE WHEN {_starts_with_digit(value)} THEN {parsed} END",
+        return (_from_year_1000(f"CASE WHEN {_starts_with_digit(value)} THEN {parsed} END", "DATE"),
                 "'is not a date (YYYY-MM-DD or DD/MM/YYYY)'")
     if column_type == "timestamp":
-        offset = "[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?([+-][0-9]{2}(:?[0-9]{2})?|Z)$"
-        # Only a value holding '+', a final 'Z' or a '-' in its last 6 characters can match the offset
+        # A final ' UTC' is an offset too: the TIMESTAMP cast drops it, and the value would be taken as WITA.
+        offset = "[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?( ?([+-][0-9]{2}(:?[0-9]{2})?|Z)| [Uu][Tt][Cc])$"
+        # Only a value holding '+', a final 'Z' or 'C' or a '-' in its last 6 characters can match the offset
         # pattern: the cheap tests spare most values the regex.
-        may_have_offset = f"(suffix({value}, 'Z') OR contains({value}, '+') OR contains(right({value}, 6), '-'))"
+        may_have_offset = (f"(suffix({value}, 'Z') OR suffix({value}, 'C') OR suffix({value}, 'c') OR contains({value}, '+') "
+                           f"OR contains(right({value}, 6), '-'))")
         with_offset = f"({may_have_offset} AND regexp_matches({value}, {literal(offset)}))"
-        return (f"CASE WHEN NOT {_starts_with_digit(value)} THEN NULL WHEN {with_offset} THEN TRY_CAST({value} AS TIMESTAMPTZ) "
-                f"ELSE {local_to_utc(f'TRY_CAST({value} AS TIMESTAMP)')} END",
-                "'is not an ISO 8601 timestamp'")
+        converted = (f"CASE WHEN NOT {_starts_with_digit(value)} THEN NULL "
+                     f"WHEN {with_offset} THEN TRY_CAST({value} AS TIMESTAMPTZ) "
+                     f"ELSE {local_to_utc(f'TRY_CAST({value} AS TIMESTAMP)')} END")
+        return _from_year_1000(converted, "TIMESTAMPTZ"), "'is not an ISO 8601 timestamp'"
     if column_type == "boolean":
         folded = f"lower({value})"
         return (f"CASE WHEN {is_one_of(folded, _TRUE)} THEN true WHEN {is_one_of(folded, _FALSE)} THEN false END",

@@ -60,6 +60,8 @@ def test_header_row_is_the_row_naming_most_columns(sekolah) -> None:
         ("01/03/2024", "date", dt.date(2024, 3, 1)),
         ("2024-03-01T08:00:00", "timestamp", dt.datetime(2024, 3, 1, 0, 0, tzinfo=dt.UTC)),  # WITA = UTC+8
         ("2024-03-01T08:00:00+00:00", "timestamp", dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)),
+        # DuckDB's TIMESTAMP cast drops a final 'UTC': read as WITA, it would move 8 hours.
+        ("2024-03-01 08:00:00 UTC", "timestamp", dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)),
         ("Ya", "boolean", True),
         ("false", "boolean", False),
         ("0012", "text", "0012"),
@@ -86,6 +88,11 @@ def test_conversions(value, kind, expected) -> None:
         ("epoch", "timestamp", "is not an ISO 8601 timestamp"),
         ("infinity", "timestamp", "is not an ISO 8601 timestamp"),
         ("2020-01-02 (BC)", "date", "is not a date"),
+        # strptime's %Y takes any digits: '02-01-20' would be 20 January of the year 2. Year 0000 is no year.
+        ("02-01-20", "date", "is not a date"),
+        ("0000-01-01", "date", "is not a date"),
+        ("20-01-01 08:00:00", "timestamp", "is not an ISO 8601 timestamp"),
+        ("0000-01-01 08:00:00", "timestamp", "is not an ISO 8601 timestamp"),
         ("t", "boolean", "is not a boolean"),
     ],
 )
