@@ -83,7 +83,7 @@ HEAD_BYTES = 256 * 1024  # where a CSV header is looked for
 # ~100 MB of peak memory at 10M rows.
 CSV_MAX_LINE_BYTES = 6_000_000
 DELIMITERS = ",;\t|"
-_LONG_DIGITS = rf"^[+-]?\d{{{EXCEL_DIGITS + 1},}}$"
+_LONG_DIGITS = re.compile(rf"[+-]?[0-9]{{{EXCEL_DIGITS + 1},}}")  # a full match: more digits than Excel keeps
 
 
 # --- Finding new files ------------------------------------------------------------------------
@@ -516,15 +516,12 @@ def _lost_digit_flags(
         contract_name = spellings.get(header_key(name))
         if contract_name is None or not is_id_column(entry, contract_name):
             continue
-        # Nulls are not "nonzero"; no fill_null: its Python scalar would make pyarrow import pandas.
-        suspects = pc.indices_nonzero(pc.match_substring_regex(values, _LONG_DIGITS)).to_pylist()
-        if not suspects:
-            continue
-        suspect_rows = {first_row + i for i in suspects}
-        if long_numbers is not None:
-            suspect_rows &= long_numbers.result().get(column, set())
-        for row in sorted(suspect_rows):
-            i = row - first_row
+        if long_numbers is not None:  # the column's long number cells, usually none: their values are looked at
+            cells = sorted(row - first_row for row in long_numbers.result().get(column, ()))
+            lost = [i for i in cells if 0 <= i < len(values) and _LONG_DIGITS.fullmatch(values[i].as_py() or "")]
+        else:  # Nulls are not "nonzero"; no fill_null: its Python scalar would make pyarrow import pandas.
+            lost = pc.indices_nonzero(pc.match_substring_regex(values, f"^{_LONG_DIGITS.pattern}$")).to_pylist()
+        for i in lost:
             value = values[i].as_py()
             flags.setdefault(i, []).append(
                 f"{name}: '{value}' is a number cell with {len(value.lstrip('+-'))} digits; Excel keeps only "
