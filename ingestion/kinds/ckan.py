@@ -4,9 +4,12 @@
    package has). This is the cheap check: the resource's identity is the portal URL + package +
    resource id + its `last_modified` (else `metadata_modified`); when the latest committed batch
    finished that same identity, nothing is paged and there is no new batch.
-2. `datastore_search?resource_id=<id>&limit=<page_size>&offset=<n>` pages until `total` is reached
-   (or an empty page). Every `ROWS_PER_BATCH` rows are one `Pending` whose `cursor_after` says where
-   the next page starts, so a crash resumes at the first uncommitted page of the same resource version:
+2. `datastore_search?resource_id=<id>&limit=<page_size>&offset=<n>&sort=_id` pages until `total` is
+   reached (or an empty page). `sort=_id` (the DataStore's row number) is what makes the pages line up:
+   without it CKAN runs LIMIT/OFFSET with no ORDER BY, and PostgreSQL may answer each page in another
+   order, so rows are lost or loaded twice (CKAN's own dump pages the same way). Every `ROWS_PER_BATCH`
+   rows are one `Pending` whose `cursor_after` says where the next page starts, so a crash resumes at
+   the first uncommitted page of the same resource version:
 
        {"identity": "<portal>|<package>|<resource id>|<modified>", "offset": <next offset> | null}
 
@@ -145,7 +148,7 @@ def _batches(
     done = False
     while not done:
         result = action(client, "datastore_search", {
-            "resource_id": resource_id, "limit": str(source.page_size), "offset": str(offset),
+            "resource_id": resource_id, "limit": str(source.page_size), "offset": str(offset), "sort": "_id",
         })
         records = result.get("records")
         if not isinstance(records, list):

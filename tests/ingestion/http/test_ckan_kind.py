@@ -170,6 +170,27 @@ def test_estimated_total_pages_until_an_empty_page(api, portal_conn, timing, led
     assert [r.query["offset"] for r in api.requests_to(DATASTORE_SEARCH)] == ["0", "10", "20"]
 
 
+def test_pages_in_id_order_so_no_row_is_lost_or_doubled(api, portal_conn, timing, ledger, tmp_path):
+    """Without `sort`, datastore_search runs LIMIT/OFFSET with no ORDER BY: PostgreSQL may answer each page
+    from a scan starting elsewhere (synchronized sequential scans on a big table), so pages overlap."""
+    records = desa(25)
+    healthy = Portal(api, records).datastore_search
+    scans = {"n": 0}
+
+    def unordered_unless_sorted(request: Request) -> Reply:
+        if request.query.get("sort", "").split(" ")[0] == "_id":
+            return healthy(request)
+        scans["n"] += 1
+        start = 7 * scans["n"] % len(records)  # each scan starts somewhere else
+        limit, offset = int(request.query["limit"]), int(request.query["offset"])
+        rows = (records[start:] + records[:start])[offset:offset + limit]
+        return Reply(body={"success": True, "result": {"fields": FIELDS, "records": rows, "total": len(records)}})
+
+    api.route(DATASTORE_SEARCH, unordered_unless_sorted)
+    (batch,) = ledger.run(ckan.pending_sources, ckan_entry(tmp_path))
+    assert sorted(row["kode_desa"] for row in batch["rows"]) == [r["kode_desa"] for r in records]
+
+
 def test_crash_resumes_the_same_resource_version_at_its_offset(api, portal_conn, timing, ledger, tmp_path, monkeypatch):
     monkeypatch.setattr(ckan, "ROWS_PER_BATCH", 10)
     Portal(api, desa(25))
