@@ -14,6 +14,8 @@ Decided here once:
   (`token`, `api_key`, `key`, ...).
 - Numbers in JSON keep their exact text (`JsonNumber`, a `str`): an id like 3201234567890123 never
   passes through a float.
+- Half a character (a lone UTF-16 surrogate escape such as `"\\ud83d"`, sent by a server that cut text
+  in the middle of an emoji) becomes U+FFFD, the replacement character: no UTF-8 text can hold it.
 """
 
 from __future__ import annotations
@@ -100,9 +102,31 @@ class JsonNumber(str):
     __slots__ = ()
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a surrogate escape (or an escaped backslash before "ud83d": only a walk)
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json(data: bytes | str) -> object:
     """Parse JSON keeping every number as its text (`JsonNumber`); raises ValueError when invalid."""
-    return json.loads(data, parse_float=JsonNumber, parse_int=JsonNumber)
+    parsed = json.loads(data, parse_float=JsonNumber, parse_int=JsonNumber)
+    escape = _SURROGATE_ESCAPE.search(data) if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES.search(data)
+    return _without_lone_surrogates(parsed) if escape else parsed
+
+
+def _without_lone_surrogates(value: object) -> object:
+    """`value` with each lone surrogate replaced by U+FFFD: json.loads keeps one from an escape like
+    "\\ud83d" (it joins only a high and a low one into a character), and encoding it to UTF-8, for a
+    hash, Arrow or a log line, raises UnicodeEncodeError. Only bodies holding such an escape come here."""
+    if isinstance(value, str):
+        if isinstance(value, JsonNumber) or not _SURROGATE.search(value):
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 def json_text(value: object) -> str:

@@ -26,7 +26,8 @@ Pagination loops are errors naming the page and the repeated value:
 A page that is requested again (a retry after a 503 or a timeout, or a resumed run re-reading its
 resume page) is not a loop: only the final answer for each position is compared.
 
-Every value is delivered as text: strings as they are, numbers as the exact JSON text
+Every value is delivered as text: strings as they are (half a character, a lone surrogate escape, as
+U+FFFD: see `ingestion.http_client`), numbers as the exact JSON text
 (6401012009 and 12.50 stay that, never a float), booleans as "true"/"false", objects and arrays as
 compact JSON text, null as NULL. `_source_row` is the record's 1-based index in the run, and the
 delivery's label names the pages and records of the batch, so a message reads

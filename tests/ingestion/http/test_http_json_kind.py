@@ -90,6 +90,20 @@ def test_values_arrive_as_text_exactly(api, connection, timing, ledger, tmp_path
     assert ledger.batches[0]["types"]["nik"] == "VARCHAR" and ledger.batches[0]["types"]["_source_row"] == "BIGINT"
 
 
+def test_half_a_character_arrives_as_the_replacement_character(api, connection, timing, ledger, tmp_path):
+    # A server that cuts text at a fixed length (JavaScript's substring) can split an emoji and send half of it,
+    # a lone surrogate escape: valid JSON, but no UTF-8 can hold it. An escaped whole emoji and an escaped
+    # backslash followed by 'ud83d' are ordinary text.
+    body = (r'{"data": [{"nip": "001", "nama": "Budi \ud83d", "catatan": "puas \ud83d\ude00", "kode": "\\ud83d",'
+            r' "alamat": {"rt": "\udc00 7"}}]}')
+    api.route(PATH, lambda request: Reply(body=body))
+    run(ledger, make_entry(tmp_path, source()))
+
+    (row,) = ledger.rows()
+    assert row["nama"] == "Budi \ufffd" and row["catatan"] == "puas \U0001F600" and row["kode"] == "\\ud83d"
+    assert row["alamat"] == '{"rt":"\ufffd 7"}'
+
+
 def test_a_column_mixing_kinds_of_value_arrives_as_text_value_by_value(api, connection, timing, ledger, tmp_path):
     # one column holding text, exact numbers, a boolean, an object, an array and null across three pages;
     # a key first seen on the last page becomes a column after the others, NULL for the records before it
