@@ -8,7 +8,7 @@ Decided here once:
   A `Retry-After` header (seconds or an HTTP-date) is honoured instead of the jittered wait, capped
   by `backoff_cap_seconds`.
 - Not retried: any other 4xx (401, 403, 404, ...): the first answer fails at once with the status
-  and the URL.
+  and the URL; so does a redirect loop or a body that does not decompress.
 - Secrets never reach a message or a log line: the connection's token/API key is replaced by
   `***` wherever it appears, and so are the values of query parameters named like a secret
   (`token`, `api_key`, `key`, ...).
@@ -230,6 +230,9 @@ class HttpClient:
                 response = self._http.get(url)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {self.mask(str(exc)) or 'no answer'}"
+            except httpx.RequestError as exc:  # TooManyRedirects, DecodingError: asking again gets the same answer
+                raise HttpError(f"GET {shown}: {type(exc).__name__}: {self.mask(str(exc)).rstrip('.')}, not retried",
+                                url=shown) from None
             else:
                 status = response.status_code
                 if status == 429 or status >= 500:

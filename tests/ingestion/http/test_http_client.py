@@ -172,6 +172,16 @@ def test_404_is_not_retried(api, fake_time):
     assert len(api.requests_to("/nowhere")) == 1 and fake_time.waits == []
 
 
+def test_redirect_loop_fails_at_once_naming_the_url(api, fake_time):
+    """A proxy sending http to https and the backend sending it back: httpx's own TooManyRedirects named no URL."""
+    api.route("/pegawai", lambda request: Reply(302, b"", headers={"Location": "/pegawai?token=" + TOKEN}))
+    with pytest.raises(HttpError) as raised:
+        client(api, fake_time).get_json("/pegawai")
+    message = str(raised.value)
+    assert message.startswith(f"GET {api.url}/pegawai: TooManyRedirects") and message.endswith("not retried")
+    assert TOKEN not in message and fake_time.waits == []
+
+
 def test_connection_refused_is_retried_then_fails(fake_time):
     with JsonApi() as gone:
         url = gone.url
