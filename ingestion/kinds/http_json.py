@@ -396,10 +396,10 @@ def _advance(entry: DatasetEntry, state: RunState, batch: PageBatch, *, finished
     high_water: object = state.high_water
     cursor = entry.spec.cursor
     if cursor:
-        aliases = entry.spec.contract.columns[cursor].aliases
+        column = entry.spec.contract.columns[cursor]
         for page in batch.pages:
-            for value in _cursor_values(page.records, cursor, aliases):
-                if value is not None and not isinstance(value, (dict, list, bool)):
+            for value in _cursor_values(page.records, cursor, column.aliases):
+                if _may_raise_high_water(value, column.type):
                     high_water = higher(high_water, value)
     return RunState(
         resume=None if finished else batch.pages[-1].next,
@@ -408,6 +408,19 @@ def _advance(entry: DatasetEntry, state: RunState, batch: PageBatch, *, finished
         records=state.records + batch.records,
         pages=state.pages + len(batch.pages),
     )
+
+
+def _may_raise_high_water(value: object, column_type: str) -> bool:
+    """Whether a cursor value counts for the high-water mark: not null, an object, an array or a boolean,
+    and in a date, timestamp or number column, text beginning with a digit (after a sign). 'null' or 'N/A'
+    would sort above every date as text ('n' > '2'): it would be sent as `incremental_param` on every later
+    run and never be overtaken. The contract quarantines such a row anyway (a date must begin with a digit)."""
+    if value is None or isinstance(value, (dict, list, bool)):
+        return False
+    if column_type == "text":
+        return True
+    text = str(value).strip().lstrip("+-")
+    return bool(text) and text[0] in "0123456789"
 
 
 def _pending(

@@ -389,6 +389,16 @@ def test_resumed_run_with_nothing_left_starts_the_next_incremental_run(api, conn
     assert new[0]["cursor_after"]["since"] == "2024-05-10T08:00:00Z"
 
 
+def test_a_cursor_value_that_is_no_timestamp_does_not_become_the_high_water(api, connection, timing, ledger, tmp_path):
+    """'null' or 'N/A' in a timestamp cursor sorts above every date as text ('n' > '2'): it would be sent as
+    updated_since on every later run, and never be overtaken. The contract quarantines such a row anyway."""
+    records = [{**record, "updated_at": value} for record, value in
+               zip(pegawai(4), ["2024-05-01T08:00:00Z", "null", "N/A", "2024-05-03T08:00:00Z"], strict=True)]
+    api.route(PATH, lambda request: Reply(body={"data": records}))
+    run(ledger, make_entry(tmp_path, source(incremental_param="updated_since"), cursor="updated_at"))
+    assert ledger.cursor_before["high_water"] == "2024-05-03T08:00:00Z"
+
+
 def test_numeric_cursor_high_water_across_batches(api, connection, timing, ledger, tmp_path):
     records = [{"id": n, "nama": f"Pegawai {n}"} for n in range(1, 13)]
     api.route(PATH, paged_records(records, style="page", default_size=5))
