@@ -61,7 +61,8 @@ SQL_TYPES = {
 }
 _TRUE = ("true", "ya", "y", "1", "benar")
 _FALSE = ("false", "tidak", "n", "0", "salah")
-_SCIENTIFIC = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+"
+# The decimal mark may be a comma: Excel set to Indonesian writes a NIK it made a number as "6,40123E+15".
+_SCIENTIFIC = r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)[eE][+-]?[0-9]+"
 
 # Source types (DuckDB) a contract type accepts from a typed source; text sources are parsed instead.
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")

@@ -121,3 +121,30 @@ def test_csv_ragged_line_refuses_the_file_naming_the_line(zones, sekolah) -> Non
     with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah.csv: cannot read the delivery \(CSV Error on Line: 3"):
         extract_load(csv_entry, zones)
     assert committed_batches(zones, csv_entry) == []
+
+
+PENGADUAN_HEADER = ("No. Tiket;Tanggal Laporan;Kategori;Kecamatan;Desa/Kelurahan;Judul Laporan;Isi Laporan;Nama Pelapor;"
+                    "NIK Pelapor;Status;Terakhir Diperbarui")
+
+
+def _complaint(number: int, nik: str = "6401234567890001", isi: str = "Jalan berlubang") -> str:
+    return (f"LAPOR-2025-{number:06d};01/02/2025;Infrastruktur;Tanah Grogot;;Jalan rusak;{isi};Budi;{nik};Diterima;"
+            "01/02/2025 10:00:00")
+
+
+def _drop_complaints(zones, lines: list[str], prefix: bytes = b"") -> None:
+    path = zones.drop("diskominfo") / "pengaduan_20250630.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(prefix + ("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    age(path)
+
+
+def test_nik_in_scientific_notation_with_a_decimal_comma_is_quarantined(zones, catalog) -> None:
+    """Excel set to Indonesian writes a NIK it turned into a number as '6,40123E+15': the digits are lost all the same."""
+    pengaduan = catalog.dataset("diskominfo__pengaduan")  # a NIK column with no pattern to catch it otherwise
+    _drop_complaints(zones, [PENGADUAN_HEADER, _complaint(1, nik="6,40123E+15"), _complaint(2), _complaint(3, nik="6,4E15")])
+    [manifest] = extract_load(pengaduan, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"]) == (3, 1, 2)
+    quarantine = pq.read_table(batch_dir(zones, pengaduan, manifest["batch_id"]) / "quarantine.parquet").to_pylist()
+    assert [(row["_source_row"], row["_column"]) for row in quarantine] == [(2, "nik_pelapor"), (4, "nik_pelapor")]
+    assert "'6,40123E+15' is in scientific notation" in quarantine[0]["_reason"]
