@@ -21,7 +21,8 @@ Reading (every cell as text, so ids never pass through a float in our hands):
 - csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
   delimiter declared or the one whose header names the most contract columns; the header found
   below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
-  it is hashed. `_source_row` is the line number counted as header line + record number, exact
+  it is hashed (not a file starting with a UTF-8 byte order mark: that one is UTF-8, see
+  `_is_windows_1252`). `_source_row` is the line number counted as header line + record number, exact
   unless blank lines or line breaks inside quoted values come before the row.
 """
 
@@ -181,10 +182,9 @@ def _refuse(message: str) -> Callable[[], Delivery]:
 
 def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str, first: os.stat_result) -> Iterator[Pending]:
     """One CSV: hashed while streamed (and transcoded to UTF-8 when it is windows-1252)."""
-    encoding = _source(entry).encoding
     digest, length = hashlib.sha256(), 0
     transcoded: Path | None = None
-    if encoding == "windows-1252":
+    if _is_windows_1252(path, _source(entry).encoding):
         handle, name = tempfile.mkstemp(prefix="satudata-", suffix=".csv")
         transcoded = Path(name)
         decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
@@ -215,6 +215,18 @@ def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str,
     stamp = (first.st_size, first.st_mtime_ns)
     yield Pending(_source_info(entry, label, sha256, first),
                   read=partial(read_csv, transcoded or path, label, entry, None if transcoded else (path, stamp), transcoded))
+
+
+def _is_windows_1252(path: Path, encoding: str) -> bool:
+    """Whether a CSV is read as windows-1252: as declared, unless it starts with a UTF-8 byte order mark.
+
+    Excel's "CSV UTF-8" writes the mark, and no windows-1252 text starts with its bytes ('ï»¿'):
+    transcoded, every 'é' of such a file would load as 'Ã©' without any error.
+    """
+    if encoding != "windows-1252":
+        return False
+    with path.open("rb") as handle:
+        return handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8
 
 
 def _archive_members(
@@ -258,7 +270,7 @@ def _read_member_csv(member: Path, label: str, entry: DatasetEntry) -> Delivery:
     handle, name = tempfile.mkstemp(prefix="satudata-", suffix=".csv")
     copy = Path(name)
     with member.open("rb") as source, os.fdopen(handle, "wb") as out:
-        if _source(entry).encoding == "windows-1252":
+        if _is_windows_1252(member, _source(entry).encoding):
             decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
             try:
                 for block in iter(lambda: source.read(CHUNK), b""):

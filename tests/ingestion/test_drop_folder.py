@@ -148,3 +148,17 @@ def test_nik_in_scientific_notation_with_a_decimal_comma_is_quarantined(zones, c
     quarantine = pq.read_table(batch_dir(zones, pengaduan, manifest["batch_id"]) / "quarantine.parquet").to_pylist()
     assert [(row["_source_row"], row["_column"]) for row in quarantine] == [(2, "nik_pelapor"), (4, "nik_pelapor")]
     assert "'6,40123E+15' is in scientific notation" in quarantine[0]["_reason"]
+
+
+def test_csv_utf8_with_a_byte_order_mark_is_read_as_utf8_where_windows_1252_is_declared(zones, catalog) -> None:
+    """Excel's "CSV UTF-8" starts with a byte order mark; read as windows-1252 every 'é' would load as 'Ã©'."""
+    pengaduan = catalog.dataset("diskominfo__pengaduan")  # declares windows-1252
+    path = zones.drop("diskominfo") / "pengaduan_20250630.csv"
+    path.parent.mkdir(parents=True)
+    lines = ["Daftar Pengaduan SP4N-LAPOR! Kabupaten Paser", PENGADUAN_HEADER, _complaint(1).replace("Budi", "Andi Résa")]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    age(path)
+    [manifest] = extract_load(pengaduan, zones)
+    assert (manifest["rows_loaded"], manifest["header_row"]) == (1, 2)
+    data = pq.read_table(batch_dir(zones, pengaduan, manifest["batch_id"]) / "data.parquet")
+    assert data.column("nama_pelapor").to_pylist() == ["Andi Résa"]
