@@ -227,19 +227,19 @@ def extract_members(
 
     `member_pattern` is an fnmatch pattern over the whole member name (`*` also crosses `/`;
     case-sensitive, like the drop folder's glob); None extracts every file member. Backslashes in
-    names are read as folder separators. Members are streamed into a temporary folder inside
-    `dest` with a byte cap, so a member that inflates past its declared size or past `max_bytes`
-    (alone or with the others) is refused mid-stream. Only when every member is out are they moved
-    to their final names under `dest`; on a refusal the temporary folder is removed and `dest`
-    is left as it was. Returns the extracted paths, in archive order. Nested archives are not
-    opened (see the module docstring).
+    names are read as folder separators, also by the pattern (`data/*.csv` chooses `data\\x.csv`).
+    Members are streamed into a temporary folder inside `dest` with a byte cap, so a member that
+    inflates past its declared size or past `max_bytes` (alone or with the others) is refused
+    mid-stream. Only when every member is out are they moved to their final names under `dest`; on
+    a refusal the temporary folder is removed and `dest` is left as it was. Returns the extracted
+    paths, in archive order. Nested archives are not opened (see the module docstring).
     """
     name = label or str(path)
     infos = inspect_zip(path, max_bytes=max_bytes, max_ratio=max_ratio, max_members=max_members, label=label)
     chosen = [
         info
         for info in infos
-        if not info.is_dir() and (member_pattern is None or fnmatch.fnmatchcase(info.filename, member_pattern))
+        if not info.is_dir() and (member_pattern is None or fnmatch.fnmatchcase(_normalized(info.filename), member_pattern))
     ]
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=dest))

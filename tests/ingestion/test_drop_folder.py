@@ -162,3 +162,21 @@ def test_csv_utf8_with_a_byte_order_mark_is_read_as_utf8_where_windows_1252_is_d
     assert (manifest["rows_loaded"], manifest["header_row"]) == (1, 2)
     data = pq.read_table(batch_dir(zones, pengaduan, manifest["batch_id"]) / "data.parquet")
     assert data.column("nama_pelapor").to_pylist() == ["Andi Résa"]
+
+
+def test_zip_member_named_with_backslashes_matches_a_member_pattern_with_slashes(zones, sekolah) -> None:
+    """Some Windows zip tools write 'data\\sekolah.csv'; it is extracted as data/sekolah.csv and must be chosen as such."""
+    import zipfile
+
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "kiriman*.zip", "sheet": None, "archive": "zip",
+                                          "member_pattern": "data/*.csv"})
+    header = "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun"
+    path = zones.drop("disdik") / "kiriman_2024.zip"
+    path.parent.mkdir(parents=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data\\sekolah.csv", f"{header}\n30404588;SD NEGERI 1;SD;N;160101;Batu Sopang;Jl;;;2024\n")
+        archive.writestr("lampiran\\catatan.csv", "bukan data\n")
+    age(path)
+    [manifest] = extract_load(entry, zones)
+    assert manifest["source"]["member"] == "data/sekolah.csv"
+    assert manifest["rows_loaded"] == 1
