@@ -180,3 +180,23 @@ def test_zip_member_named_with_backslashes_matches_a_member_pattern_with_slashes
     [manifest] = extract_load(entry, zones)
     assert manifest["source"]["member"] == "data/sekolah.csv"
     assert manifest["rows_loaded"] == 1
+
+
+
+def test_csv_from_excel_with_a_header_cell_over_two_lines(zones, sekolah) -> None:
+    """Excel on Windows ends lines with CRLF but writes a line break typed in a cell (Alt+Enter) as a lone LF.
+
+    DuckDB took the file's line break from the first one it met, the one inside the quoted header, and read no rows.
+    """
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    lines = ['NPSN;"Nama\nSekolah";Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun',
+             "30404588;SD NEGERI 1;SD;N;160101;Batu Sopang;Jl. Poros;;;2019",
+             '30404589;SD NEGERI 2;SD;S;160101;Batu Sopang;"Jl. Poros\nRT 03";;;2019']
+    path = zones.drop("disdik") / "sekolah_2019.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    age(path)
+    [manifest] = extract_load(entry, zones)
+    assert (manifest["rows_in"], manifest["rows_loaded"], manifest["header_row"]) == (2, 2, 1)
+    data = pq.read_table(batch_dir(zones, entry, manifest["batch_id"]) / "data.parquet")
+    assert data.column("alamat").to_pylist() == ["Jl. Poros", "Jl. Poros\nRT 03"]
