@@ -55,7 +55,7 @@ from ingestion.contract import (
 from ingestion.durable import TMP_PREFIX, fsync_dir, fsync_file, sha256_file
 from ingestion.errors import RejectedFile
 from ingestion.kinds import Delivery, LedgerView, Pending
-from ingestion.ledger import MANIFEST, REJECTED_DIR, batch_dir, dataset_dir, source_sha256
+from ingestion.ledger import MANIFEST, REJECTED_DIR, batch_dir, committed_batches, dataset_dir, source_sha256
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -333,8 +333,8 @@ def _drop_repeats(
 
     Within the delivery, the first row of each key stays; a later row identical to it is counted in
     `rows_deduplicated`, one with other values is quarantined. For an incremental dataset, a row whose
-    (key, cursor) the previous batch committed at its highest cursor value was read again by `>=`:
-    it is dropped and counted in `rows_deduplicated`.
+    (key, cursor) a batch committed at the saved cursor value (`_batches_at_saved_cursor`) was read again
+    by `>=`: it is dropped and counted in `rows_deduplicated`.
     """
     data = literal(str(tmp / DATA_FILE))
     keys = [ident(name) for name in entry.spec.primary_key]
@@ -347,18 +347,17 @@ def _drop_repeats(
     )[0]
     committed = ""
     again = 0
-    previous = ledger.latest
     cursor = entry.spec.cursor
-    if cursor and previous is not None:
-        old = batch_dir(zones, entry, previous["batch_id"]) / DATA_FILE
-        if old.is_file():
-            boundary = f"(SELECT max({ident(cursor)}) FROM read_parquet({literal(str(old))}))"
-            committed = (f"SELECT {key_list}, {ident(cursor)} FROM read_parquet({literal(str(old))}) "
-                         f"WHERE {ident(cursor)} = {boundary}")
-            again = _one(
-                con, f"SELECT count(*) FROM read_parquet({data}) SEMI JOIN ({committed}) AS committed "
-                f"USING ({key_list}, {ident(cursor)})"
-            )[0]
+    olds = _batches_at_saved_cursor(zones, entry, ledger) if cursor else []
+    if cursor and olds:
+        old = "[" + ", ".join(literal(str(path)) for path in olds) + "]"
+        boundary = f"(SELECT max({ident(cursor)}) FROM read_parquet({old}))"
+        committed = (f"SELECT {key_list}, {ident(cursor)} FROM read_parquet({old}) "
+                     f"WHERE {ident(cursor)} = {boundary}")
+        again = _one(
+            con, f"SELECT count(*) FROM read_parquet({data}) SEMI JOIN ({committed}) AS committed "
+            f"USING ({key_list}, {ident(cursor)})"
+        )[0]
     if not repeated and not again:
         return
 
@@ -395,6 +394,26 @@ def _drop_repeats(
             out.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
     os.replace(rewritten, tmp / DATA_FILE)
     landed.rows_loaded = pq.ParquetFile(tmp / DATA_FILE).metadata.num_rows
+
+
+def _batches_at_saved_cursor(zones: Zones, entry: DatasetEntry, ledger: LedgerView) -> list[Path]:
+    """data.parquet of every committed batch that may hold rows at the saved cursor value: the latest batch
+    and the ones before it with the same `cursor_after`.
+
+    A batch that loaded nothing new (its new rows were all quarantined) or only new rows at that same value
+    leaves the cursor where it was, so the rows `>=` reads again at it were committed by an earlier batch.
+    """
+    if ledger.latest is None:
+        return []
+    saved = ledger.latest.get("cursor_after")
+    files: list[Path] = []
+    for manifest in reversed(committed_batches(zones, entry)):
+        if manifest.get("cursor_after") != saved:
+            break
+        path = batch_dir(zones, entry, manifest["batch_id"]) / DATA_FILE
+        if path.is_file():
+            files.append(path)
+    return files
 
 
 def _quarantine_conflicts(

@@ -129,6 +129,28 @@ def test_incremental_reads_from_the_cursor_and_loads_each_row_once(server_name, 
     assert dt.datetime.fromisoformat(second["cursor_after"]) == dt.datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("new_row", [
+    ("6401040404600004", "Dewi Lestari", "1960-04-04", "7.50", True, 4, "2026-11-02 08:00:00"),  # at the saved cursor
+    ("64010404", "NIK Pendek", "1960-04-04", "7.50", True, 4, "2026-11-03 08:00:00"),  # quarantined, nothing loaded
+])
+def test_a_batch_that_keeps_the_cursor_does_not_make_the_next_run_load_its_rows_again(
+        new_row, pg, penduduk_table, catalog_entry, zones):
+    """Budi and Rahmat sit at the saved cursor in the first batch; a second batch that leaves the cursor where it
+    was (it loaded only a row at that same value, or nothing) must not make the third run load them again."""
+    table = penduduk_table(pg)
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table))
+    [first] = extract_load(entry, zones)
+    insert_rows(pg, table, [new_row])
+    [second] = extract_load(entry, zones)
+    assert second["cursor_after"] == first["cursor_after"] and second["rows_deduplicated"] == 2
+
+    third = extract_load(entry, zones)
+
+    everything = [row["nik"] for m in committed_batches(zones, entry) for row in _data(zones, entry, m)]
+    assert len(everything) == len(set(everything)), "a row was loaded twice"
+    assert all(m["rows_loaded"] == 0 and m["rows_deduplicated"] == 2 for m in third)
+
+
 def test_crash_before_the_rename_keeps_the_cursor_and_the_next_run_loads_each_row_once(
         pg, penduduk_table, catalog_entry, zones, monkeypatch):
     table = penduduk_table(pg)
