@@ -411,17 +411,40 @@ def parse_text(value: str, column_type: str, decimal_comma: bool = False) -> tup
     raise ValueError(f"unknown column type '{column_type}'")
 
 
+# A double has at most 17 significant digits, so the shortest text of one below 10^n has at most 17 - n
+# decimals: (below this, DECIMAL(18, scale) holds its text exactly). Below 10^9 more than 9 decimals round.
+_FLOAT_TEXT_SCALES = (("1e9", 9), ("1e11", 7), ("1e13", 5), ("1e15", 3), ("1e17", 1))
+
+
+def float_to_decimal(value: str) -> str:
+    """SQL: a DOUBLE or FLOAT `value` as DECIMAL(38,9), through its shortest text, the number the source shows.
+
+    Each magnitude is parsed into the narrowest DECIMAL(18, s) that holds its text: DuckDB parses text into
+    a DECIMAL(38,9) at ~7 µs a value, ~100x the narrow parse. NaN and infinity give NULL (they do not fit).
+    """
+    text = f"CAST({value} AS VARCHAR)"
+    target = SQL_TYPES["decimal"]
+    cases = " ".join(f"WHEN abs({value}) < {bound} THEN TRY_CAST({text} AS DECIMAL(18,{scale}))::{target}"
+                     for bound, scale in _FLOAT_TEXT_SCALES)
+    return f"CASE {cases} ELSE TRY_CAST({text} AS {target}) END"
+
+
 def convert_typed(column: str, source_type: str, column_type: str) -> str:
     """SQL converting a typed source column to the contract type (NULL when the value does not fit).
 
     A date or time that is PostgreSQL's 'infinity' or '-infinity' ("no end date") does not fit: Parquet
     and the warehouse have no such value, so its row is quarantined rather than loaded as an extreme date.
+    A floating-point value becomes a decimal through its shortest text, the number the source shows:
+    DuckDB's direct DOUBLE -> DECIMAL(38,9) cast computes in binary and made 2500000000000.5 (a plain
+    PostgreSQL `numeric`, which the scanner reads as a DOUBLE) 2500000000000.500170752.
     """
     base = source_type.upper().split("(")[0].strip()
     if column_type == "timestamp" and base in ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"):
         converted = local_to_utc(f"CAST({ident(column)} AS TIMESTAMP)")
     elif column_type == "boolean" and base == "TINYINT":
         return f"CASE {ident(column)} WHEN 1 THEN true WHEN 0 THEN false END"
+    elif column_type == "decimal" and base in ("FLOAT", "DOUBLE"):
+        return float_to_decimal(ident(column))
     else:
         converted = f"TRY_CAST({ident(column)} AS {SQL_TYPES[column_type]})"
     if column_type in ("date", "timestamp"):

@@ -230,6 +230,28 @@ def test_type_change_at_the_source_is_refused_naming_the_column(server_name, req
     assert len(committed_batches(zones, entry)) == 1  # nothing loaded
 
 
+def _penduduk_with_tunjangan(pg, sql_type: str, values: list[str]) -> str:
+    """A penduduk table whose `tunjangan` column has `sql_type`, one row per value."""
+    table = pg.table("penduduk")
+    pg.execute(f"CREATE TABLE {table} (nik varchar(16), nama text, tanggal_lahir date, tunjangan {sql_type}, "
+               f"aktif boolean, urutan bigint, updated_at timestamp)")
+    insert_rows(pg, table, [(f"64010101019{index:05d}", f"Penduduk {index}", "1990-01-01", value, True, index,
+                             "2026-11-01 08:00:00") for index, value in enumerate(values)])
+    return table
+
+
+@pytest.mark.parametrize("sql_type", ["numeric", "double precision"])  # plain numeric: a DOUBLE to DuckDB's scanner
+def test_a_double_in_a_decimal_column_lands_as_the_source_shows_it(sql_type, pg, catalog_entry, zones):
+    values = ["2500000000000.50", "98765432109.87", "0.1", "-1234567.891"]
+    table = _penduduk_with_tunjangan(pg, sql_type, values)
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table, cursor=False))
+
+    [manifest] = extract_load(entry, zones)
+
+    landed = {row["nama"]: row["tunjangan"] for row in _data(zones, entry, manifest)}
+    assert [landed[f"Penduduk {index}"] for index in range(len(values))] == [Decimal(value) for value in values]
+
+
 def test_sqlite_file_lands_with_declared_decimals_and_booleans(tmp_path, catalog_entry, zones, monkeypatch):
     """SQLite stores decimal(14,2) as REAL and boolean as an integer: the declared types bring them back exactly."""
     path = penduduk_sqlite(tmp_path / "siak.db")
