@@ -429,6 +429,30 @@ def float_to_decimal(value: str) -> str:
     return f"CASE {cases} ELSE TRY_CAST({text} AS {target}) END"
 
 
+def _decimal_scale(source_type: str) -> int:
+    """The scale of a `DECIMAL(p,s)` type (0 for any other type)."""
+    found = re.fullmatch(r"\s*DECIMAL\s*\(\s*\d+\s*,\s*(\d+)\s*\)\s*", source_type, re.IGNORECASE)
+    return int(found.group(1)) if found else 0
+
+
+def exact_decimal(value: str, source_type: str) -> str:
+    """SQL: a DECIMAL `value` with more places than the contract's as DECIMAL(38,9), NULL unless exact.
+
+    The cast rounds (0.123456789012 would land as 0.123456789): a value that does not come back from
+    the contract's decimal unchanged does not fit, as text with more than 9 decimals does not.
+    """
+    converted = f"TRY_CAST({value} AS {SQL_TYPES['decimal']})"
+    return f"CASE WHEN TRY_CAST({converted} AS {source_type}) = {value} THEN {converted} END"
+
+
+def typed_why_not(text: str, column_type: str) -> str:
+    """SQL: why a typed source value (its text `text`) does not fit the contract type."""
+    if column_type == "decimal":
+        return (f"CASE WHEN length(rtrim(split_part({text}, '.', 2), '0')) > {DECIMAL_SCALE} "
+                f"THEN 'has more than {DECIMAL_SCALE} decimal places' ELSE 'does not fit decimal' END")
+    return literal(f"does not fit {column_type}")
+
+
 def convert_typed(column: str, source_type: str, column_type: str) -> str:
     """SQL converting a typed source column to the contract type (NULL when the value does not fit).
 
@@ -445,6 +469,8 @@ def convert_typed(column: str, source_type: str, column_type: str) -> str:
         return f"CASE {ident(column)} WHEN 1 THEN true WHEN 0 THEN false END"
     elif column_type == "decimal" and base in ("FLOAT", "DOUBLE"):
         return float_to_decimal(ident(column))
+    elif column_type == "decimal" and _decimal_scale(source_type) > DECIMAL_SCALE:
+        return exact_decimal(ident(column), source_type)
     else:
         converted = f"TRY_CAST({ident(column)} AS {SQL_TYPES[column_type]})"
     if column_type in ("date", "timestamp"):
@@ -511,7 +537,7 @@ def compile_checks(
         t, x = text_sql[name], ident("x:" + name)
         # Whether a value was delivered: a typed value is NULL exactly when its text is.
         present = t if is_text or column.type == "text" else ident("raw:" + name)
-        why_not = parse_text(t, column.type, delivery.decimal_comma)[1] if is_text else literal(f"does not fit {column.type}")
+        why_not = parse_text(t, column.type, delivery.decimal_comma)[1] if is_text else typed_why_not(t, column.type)
         checks: list[tuple[str, str]] = []
         if has_flag:
             flag_heads.append(_re2_literal(delivered))

@@ -252,6 +252,19 @@ def test_a_double_in_a_decimal_column_lands_as_the_source_shows_it(sql_type, pg,
     assert [landed[f"Penduduk {index}"] for index in range(len(values))] == [Decimal(value) for value in values]
 
 
+def test_a_decimal_with_more_places_than_the_contract_holds_is_quarantined_not_rounded(pg, catalog_entry, zones):
+    table = _penduduk_with_tunjangan(pg, "numeric(20,12)", ["0.123456789012", "1234.500000000000"])
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table, cursor=False))
+
+    [manifest] = extract_load(entry, zones)
+
+    assert [row["tunjangan"] for row in _data(zones, entry, manifest)] == [Decimal("1234.5")]
+    [bad] = _quarantine(zones, entry, manifest)
+    assert bad["_column"] == "tunjangan" and bad["tunjangan"] == "0.123456789012"
+    assert "key nik '6401010101900000'" in bad["_reason"] and "'0.123456789012' " in bad["_reason"]
+    assert "more than 9 decimal places" in bad["_reason"]
+
+
 def test_sqlite_file_lands_with_declared_decimals_and_booleans(tmp_path, catalog_entry, zones, monkeypatch):
     """SQLite stores decimal(14,2) as REAL and boolean as an integer: the declared types bring them back exactly."""
     path = penduduk_sqlite(tmp_path / "siak.db")
