@@ -66,6 +66,10 @@ DUCKDB_TMP = "_duckdb"
 MEMORY_LIMIT = "512MB"
 THREADS = 2
 BATCH_ROWS = 256 * 1024  # rows per Arrow batch when data.parquet is rewritten without repeats
+# What DuckDB raises for a delivery it cannot read: bad CSV or UTF-8, a value its reader cannot convert,
+# and a value of another type than its column declares (SQLite lets an app store 'dua belas' in an INTEGER
+# column, and the sqlite scanner stops there, naming the column and the value).
+UNREADABLE = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.TypeMismatchException)
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
@@ -165,7 +169,7 @@ def land_delivery(
             clock = time.monotonic()
             try:
                 relation = delivery.relation(con)
-            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            except UNREADABLE as exc:
                 raise RejectedFile(_unreadable(delivery, exc)) from None
             query = compile_checks(entry, delivery, columns, relation)
             read_seconds = time.monotonic() - clock
@@ -281,7 +285,7 @@ def _write_checked(
                 raise
             delivery.rewind(con)
             landed.rows_in, landed.rows_quarantined = _write_with_quarantine(con, tmp, query, good, bad)
-    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+    except UNREADABLE as exc:
         raise RejectedFile(_unreadable(delivery, exc)) from None
     landed.rows_loaded = landed.rows_in - landed.rows_quarantined
     landed.seconds["check_write"] = round(time.monotonic() - clock, 3)

@@ -277,3 +277,18 @@ def test_sqlite_file_lands_with_declared_decimals_and_booleans(tmp_path, catalog
     siti = next(row for row in _data(zones, entry, manifest) if row["nama"] == "Siti Aminah")
     assert str(siti["tunjangan"].normalize()) == "12345678901.23" and siti["aktif"] is True
     assert siti["nik"] == "0064010101900001"
+
+
+@pytest.mark.parametrize(("column", "value"), [("urutan", "dua belas"), ("tunjangan", "abc")])
+def test_sqlite_text_in_a_number_column_refuses_the_run_naming_the_column_and_value(
+        column, value, tmp_path, catalog_entry, zones, monkeypatch):
+    """SQLite lets an app store text in an INTEGER or DECIMAL column; the scanner stops at it: a refusal, not a traceback."""
+    rows = [PENDUDUK_ROWS[0], tuple(value if name == column else cell for name, cell in zip(
+        ("nik", "nama", "tanggal_lahir", "tunjangan", "aktif", "urutan", "updated_at"), PENDUDUK_ROWS[1], strict=True))]
+    path = penduduk_sqlite(tmp_path / "siak.db", rows)
+    monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
+    entry = catalog_entry(penduduk_yaml("sqlite", "siak_lokal", table="penduduk"))
+
+    with pytest.raises(RejectedFile, match=rf'sqlite siak_lokal: penduduk: .*column "{column}".*"{value}"'):
+        extract_load(entry, zones)
+    assert committed_batches(zones, entry) == []
