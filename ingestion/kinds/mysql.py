@@ -42,6 +42,7 @@ from ingestion.kinds.relational import (
     Dialect,
     Plan,
     cursor_filter,
+    cursor_text,
     cursor_value,
     describe_source,
     duck_ident,
@@ -92,7 +93,7 @@ def server_literal(value: object, duck_type: str) -> str:
     base = duck_type.upper()
     if base.startswith("DECIMAL"):
         return f"CAST({sql_string(str(typed))} AS {base})"
-    text = typed.isoformat(sep=" ") if hasattr(typed, "isoformat") and not isinstance(typed, str) else str(typed)
+    text = cursor_text(typed)
     if base not in _MYSQL_TYPES:
         return sql_string(text)
     return f"CAST({sql_string(text)} AS {_MYSQL_TYPES[base]})"

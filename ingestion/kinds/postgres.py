@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from ingestion.catalog import DatasetEntry
 from ingestion.connections import ConnectionInfo
 from ingestion.kinds import LedgerView, Pending
-from ingestion.kinds.relational import Dialect, cursor_value, duck_ident, pending_relational, secret_statement, sql_string
+from ingestion.kinds.relational import (
+    Dialect,
+    cursor_text,
+    cursor_value,
+    duck_ident,
+    pending_relational,
+    secret_statement,
+    sql_string,
+)
 from ingestion.zones import Zones
 
 DEFAULT_PORT = 5432
@@ -45,8 +53,7 @@ def quote(name: str) -> str:
 
 def server_literal(value: object, duck_type: str) -> str:
     """`CAST('2024-01-01 08:00:00' AS timestamp)`: the saved cursor typed like the column, in PostgreSQL."""
-    typed = cursor_value(value, duck_type)
-    text = typed.isoformat(sep=" ") if hasattr(typed, "isoformat") and not isinstance(typed, str) else str(typed)
+    text = cursor_text(cursor_value(value, duck_type))
     base = duck_type.upper()
     pg_type = "numeric" if base.startswith("DECIMAL") else _PG_TYPES.get(base, "text")
     return f"CAST({sql_string(text)} AS {pg_type})"

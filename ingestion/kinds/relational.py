@@ -311,13 +311,18 @@ def cursor_value(value: object, duck_type: str | None) -> object:
     return str(value)
 
 
+def cursor_text(typed: object) -> str:
+    """A typed cursor value as the text of a SQL literal: `2024-01-01 08:00:00`, `2024-01-01`, `42`."""
+    if isinstance(typed, dt.datetime):
+        return typed.isoformat(sep=" ")
+    if isinstance(typed, dt.date):  # date.isoformat() takes no separator
+        return typed.isoformat()
+    return str(typed)
+
+
 def duck_literal(value: object, duck_type: str | None) -> str:
     """A DuckDB literal of the cursor column's type (the scanners push it down to the server)."""
-    typed = cursor_value(value, duck_type)
-    type_ = duck_type or "VARCHAR"
-    if isinstance(typed, dt.datetime | dt.date):
-        return f"CAST({sql_string(typed.isoformat(sep=' ') if isinstance(typed, dt.datetime) else typed.isoformat())} AS {type_})"
-    return f"CAST({sql_string(str(typed))} AS {type_})"
+    return f"CAST({sql_string(cursor_text(cursor_value(value, duck_type)))} AS {duck_type or 'VARCHAR'})"
 
 
 def _jsonable(value: object) -> object:

@@ -292,3 +292,22 @@ def test_sqlite_text_in_a_number_column_refuses_the_run_naming_the_column_and_va
     with pytest.raises(RejectedFile, match=rf'sqlite siak_lokal: penduduk: .*column "{column}".*"{value}"'):
         extract_load(entry, zones)
     assert committed_batches(zones, entry) == []
+
+
+@pytest.mark.parametrize(("server_name", "source"), [("pg", "query"), ("maria", "table"), ("maria", "query")])
+def test_a_date_cursor_reads_on_from_the_saved_day(server_name, source, request, penduduk_table, catalog_entry, zones):
+    """A cursor column of type date (`tanggal_lahir` here): the saved day is sent to the server as a date literal."""
+    server = request.getfixturevalue(server_name)
+    table = penduduk_table(server)
+    connection = "siak" if server.kind == "postgres" else "simpeg"
+    where = {"table": table} if source == "table" else {"query": f"SELECT * FROM {table} WHERE tanggal_lahir IS NOT NULL"}
+    entry = catalog_entry(penduduk_yaml(server.kind, connection, **where).replace("cursor: updated_at", "cursor: tanggal_lahir"))
+    [first] = extract_load(entry, zones)
+    assert first["cursor_after"] == "1990-01-01"
+
+    insert_rows(server, table, [("6401040404600004", "Dewi Lestari", "1990-01-01", "7.50", True, 4, "2026-11-03 09:30:00"),
+                                ("6401050505550005", "Andi Saputra", "1991-05-05", "1.00", False, 5, "2026-11-04 07:00:00")])
+    [second] = extract_load(entry, zones)
+
+    assert second["cursor_after"] == "1991-05-05" and second["rows_deduplicated"] == 1
+    assert sorted(row["nama"] for row in _data(zones, entry, second)) == ["Andi Saputra", "Dewi Lestari"]
