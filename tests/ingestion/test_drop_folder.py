@@ -182,7 +182,6 @@ def test_zip_member_named_with_backslashes_matches_a_member_pattern_with_slashes
     assert manifest["rows_loaded"] == 1
 
 
-
 def test_csv_from_excel_with_a_header_cell_over_two_lines(zones, sekolah) -> None:
     """Excel on Windows ends lines with CRLF but writes a line break typed in a cell (Alt+Enter) as a lone LF.
 
@@ -200,3 +199,25 @@ def test_csv_from_excel_with_a_header_cell_over_two_lines(zones, sekolah) -> Non
     assert (manifest["rows_in"], manifest["rows_loaded"], manifest["header_row"]) == (2, 2, 1)
     data = pq.read_table(batch_dir(zones, entry, manifest["batch_id"]) / "data.parquet")
     assert data.column("alamat").to_pylist() == ["Jl. Poros", "Jl. Poros\nRT 03"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_numbers_count_the_line_breaks_inside_quoted_values(zones, sekolah, newline) -> None:
+    """A record whose quoted value spans lines (a complaint text typed over several lines) moves every later
+    record down: the line a quarantine reason names is the line an editor shows."""
+    entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    lines = ['"Daftar Sekolah', 'Tahun 2019"',  # a title over two lines
+             "NPSN;Nama Sekolah;Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun",
+             '30404588;SD NEGERI 1;SD;N;160101;Batu Sopang;"Jl. Poros', "RT 01", 'Gang 2";;;2019',
+             "30404589;SD NEGERI 2;SD;S;160101;Batu Sopang;Jl. Poros;;;2019",
+             "3040459X;SD NEGERI 3;SD;N;160101;Batu Sopang;Jl. Poros;;;2019"]
+    path = zones.drop("disdik") / "sekolah_2019.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+    age(path)
+    [manifest] = extract_load(entry, zones)
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"], manifest["header_row"]) == (2, 1, 3)
+    folder = batch_dir(zones, entry, manifest["batch_id"])
+    assert pq.read_table(folder / "data.parquet").column("_source_row").to_pylist() == [4, 7]
+    [bad] = pq.read_table(folder / "quarantine.parquet").to_pylist()
+    assert bad["_source_row"] == 8 and "line 8, column 'npsn'" in bad["_reason"]
