@@ -184,6 +184,12 @@ def _refuse(message: str) -> Callable[[], Delivery]:
 
 def _csv_source(entry: DatasetEntry, ledger: LedgerView, path: Path, label: str, first: os.stat_result) -> Iterator[Pending]:
     """One CSV: hashed while streamed (and transcoded to UTF-8 when it is windows-1252), its line breaks counted."""
+    if _is_utf16(path):
+        sha256 = sha256_file(path)
+        if not ledger.is_known(sha256):
+            message = f"{label}: UTF-16 text (Excel's \"Unicode Text\"), not CSV; save the file as \"CSV UTF-8\""
+            yield Pending(_source_info(entry, label, sha256, first), read=_refuse(message))
+        return
     digest, length = hashlib.sha256(), 0
     line_breaks = LineBreaks()
     transcoded: Path | None = None
@@ -237,6 +243,13 @@ class LineBreaks:
     def total(self) -> int:
         self._pool.shutdown()
         return sum(count.result() for count in self._counts)
+
+
+def _is_utf16(path: Path) -> bool:
+    """Whether a file starts with a UTF-16 byte order mark, as Excel's "Unicode Text" does (read as UTF-8
+    or windows-1252, its header would be found nowhere and the refusal say so, not why)."""
+    with path.open("rb") as handle:
+        return handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _is_windows_1252(path: Path, encoding: str) -> bool:

@@ -90,6 +90,18 @@ def test_csv_not_utf8_is_refused(zones, sekolah) -> None:
         extract_load(csv_entry, zones)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_csv_in_utf16_is_refused_saying_so(zones, sekolah, encoding) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = zones.drop("disdik") / "sekolah.csv"
+    path.parent.mkdir(parents=True)
+    text = "NPSN\tNama Sekolah\tBentuk\tStatus\tKode Kec\tKecamatan\tAlamat\tLintang\tBujur\tTahun\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding))  # Excel's "Unicode Text": a byte order mark first
+    age(path)
+    with pytest.raises(RejectedFile, match=r'^drop/disdik/sekolah.csv: UTF-16 text .* save the file as "CSV UTF-8"'):
+        extract_load(csv_entry, zones)
+
+
 def test_csv_windows_1252_with_indonesian_names(zones, sekolah, sekolah_rows) -> None:
     csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None,
                                               "encoding": "windows-1252"})
