@@ -325,6 +325,9 @@ def _unreadable(delivery: Delivery, exc: Exception) -> str:
     unicode = next((line for line in lines if "unicode" in line.casefold()), None)
     if unicode:
         return f"{delivery.label}: not UTF-8 text ({first}: {unicode}); save the file as CSV UTF-8 or declare its encoding"
+    if "state machine reached an invalid state" in first:  # DuckDB's hint (strict_mode=false) would load it wrong
+        return (f"{delivery.label}: cannot read the file as CSV: a quoted value is not closed, or its lines end in "
+                "more than one way (CRLF and LF mixed); open it in a spreadsheet and save it again as CSV UTF-8")
     detail = next((line for line in lines[1:] if not line.startswith(("file =", "delimiter =", "quote ="))), "")
     return f"{delivery.label}: cannot read the delivery ({first}{': ' + detail if detail else ''})"
 

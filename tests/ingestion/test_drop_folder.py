@@ -123,6 +123,20 @@ def test_csv_windows_1252_with_indonesian_names(zones, sekolah, sekolah_rows) ->
     assert not list(Path(tempfile.gettempdir()).glob("satudata-*.csv"))  # the transcoded copy is removed
 
 
+def test_csv_with_mixed_line_ends_is_refused_saying_what_to_do(zones, sekolah) -> None:
+    csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
+    path = zones.drop("disdik") / "sekolah.csv"
+    path.parent.mkdir(parents=True)
+    header = "NPSN,Nama Sekolah,Bentuk,Status,Kode Kec,Kecamatan,Alamat,Lintang,Bujur,Tahun\r\n"  # CRLF, then LF
+    path.write_text(header + "30404588,SD,SD,N,160101,Batu Sopang,Jl,,,2019\n30404589,SD,SD,N,160101,Batu Sopang,Jl,,,2019\n",
+                    encoding="utf-8", newline="")
+    age(path)
+    with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah.csv: cannot read the file as CSV: .*CRLF and LF mixed.*"
+                                           r"save it again as CSV UTF-8$"):
+        extract_load(csv_entry, zones)
+    assert committed_batches(zones, csv_entry) == []
+
+
 def test_csv_ragged_line_refuses_the_file_naming_the_line(zones, sekolah) -> None:
     csv_entry = with_changes(sekolah, source={"format": "csv", "pattern": "sekolah*.csv", "sheet": None})
     path = zones.drop("disdik") / "sekolah.csv"
