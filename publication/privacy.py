@@ -17,9 +17,10 @@ then key order. A group of one row is left alone: its only cell *is* the total, 
 table can hide it (the threshold protects it as a small cell like any other).
 
 A suppressed row keeps its dimension columns, has every `counts` and `derived` column null, and is marked
-by the boolean column `disembunyikan` (added here; false on every other row). Rows whose counts are all
-null already (no data) count as hidden for the margins too, since their true value is unknown to the
-public in the same way.
+by the boolean column `disembunyikan` (added here; false on every other row). A row whose counts are null
+without that mark (no data) hides nothing: a total over the same data leaves it out (SQL's SUM skips
+NULL), so a small cell beside it is still the total minus the visible cells. It can be the complementary
+cell itself, though: once marked, the public cannot tell it from any other hidden cell.
 
 **NIK and KK** (16 digits, Dukcapil): `PP KK CC DDMMYY SSSS` = province, regency (kabupaten 01-69, kota
 71-79), kecamatan, date (of birth for a NIK, +40 on the day for women; of issue for a KK), serial (never
@@ -293,17 +294,11 @@ def _scan_numbers(column: pa.ChunkedArray, name: str, out: _Collector) -> None:
             out.add(name, row + 1, "nik", f"NIK/KK-like number {mask_nik(digits)} in a numeric column")
 
 
-def _hidden_rows(table: pa.Table, rules: SmallCells) -> list[bool]:
-    """Rows the public cannot read: marked `disembunyikan`, or every count already null."""
-    all_null = None
-    for name in rules.counts:
-        is_null = pc.is_null(table[name])
-        all_null = is_null if all_null is None else pc.and_(all_null, is_null)
-    assert all_null is not None  # SmallCells.counts is never empty
-    hidden = all_null
-    if SUPPRESSED_COLUMN in table.column_names:
-        hidden = pc.or_(hidden, pc.fill_null(table[SUPPRESSED_COLUMN], False))
-    return hidden.to_pylist()
+def _hidden_rows(table: pa.Table) -> list[bool]:
+    """Rows marked `disembunyikan`. Null counts without the mark are "no data", left out of every total."""
+    if SUPPRESSED_COLUMN not in table.column_names:
+        return [False] * table.num_rows
+    return pc.fill_null(table[SUPPRESSED_COLUMN], False).to_pylist()
 
 
 def _cell_keys(table: pa.Table, rules: SmallCells) -> list[tuple]:
@@ -337,7 +332,7 @@ def _scan_small_cells(table: pa.Table, rules: SmallCells, out: _Collector) -> No
             out.add(
                 name, row + 1, "small_cell", f"count {value} is visible (counts 1..{rules.max_suppressed} must be suppressed)"
             )
-    hidden = _hidden_rows(table, rules)
+    hidden = _hidden_rows(table)
     keys = _cell_keys(table, rules)
     for margin in rules.margins:
         for group_key, rows in _groups(keys, rules, margin).items():
@@ -428,7 +423,6 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
         small = flag if small is None else pc.or_(small, flag)
     assert small is not None  # SmallCells.counts is never empty
     suppressed = small.to_pylist()
-    hidden = [a or b for a, b in zip(suppressed, _hidden_rows(table, rules), strict=True)]
     primary = sum(suppressed)
 
     totals = [0] * table.num_rows
@@ -451,10 +445,10 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
         changed = False
         for margin in rules.margins:
             for rows in groups[margin]:
-                if len(rows) < 2 or sum(hidden[row] for row in rows) != 1:
+                if len(rows) < 2 or sum(suppressed[row] for row in rows) != 1:
                     continue
-                choice = min((row for row in rows if not hidden[row]), key=preference)
-                hidden[choice] = suppressed[choice] = True
+                choice = min((row for row in rows if not suppressed[row]), key=preference)
+                suppressed[choice] = True
                 complementary += 1
                 changed = True
 

@@ -297,6 +297,21 @@ def test_a_cell_recoverable_from_totals_is_caught_and_suppress_fixes_it() -> Non
     assert scan(suppress(table, DESA_SEX).table, "penduduk.csv", DESA_SEX) == []
 
 
+def test_a_row_with_no_data_does_not_hide_a_small_cell() -> None:
+    # Desa A reported no women (null, not hidden): the desa total, a SUM over the same data, leaves the
+    # null out, so it equals the 3 men; the null protects nothing.
+    counts = {("A", "L"): 3, ("A", "P"): None, ("B", "L"): 25, ("B", "P"): 22, ("C", "L"): 18, ("C", "P"): 60}
+    table = _desa_sex(counts)
+    primary_and_column = suppress(table, DESA_SEX).table.to_pylist()
+    published = table.append_column(SUPPRESSED_COLUMN, pa.array([True, False, False, False, True, False]))
+    published = published.set_column(2, "jumlah", pa.array([None, None, 25, 22, None, 60], pa.int64()))
+    findings = scan(published, "penduduk.csv", DESA_SEX)
+    assert ("jumlah", 1, "recoverable_cell") in _kinds(findings)
+    assert "along 'jenis_kelamin' in its group (kode_desa='A')" in " ".join(f.describe() for f in findings)
+    assert [row[SUPPRESSED_COLUMN] for row in primary_and_column][:2] == [True, True]  # the null is hidden with it
+    assert scan(suppress(table, DESA_SEX).table, "penduduk.csv", DESA_SEX) == []
+
+
 def test_suppression_is_deterministic_and_ignores_row_order() -> None:
     rng = random.Random(7)
     counts = {(f"D{d:02d}", s): rng.choice([0, 2, 5, 12, 13, 40, 41]) for d in range(12) for s in "LP"}
@@ -363,7 +378,7 @@ def test_after_suppress_no_small_count_is_visible_and_no_hidden_cell_is_alone(ca
         assert row["jumlah"] is None or not 1 <= row["jumlah"] <= 9
         if row[SUPPRESSED_COLUMN]:
             assert row["jumlah"] is None and row["persen"] is None
-    hidden = {(r["desa"], r["jk"], r["umur"]) for r in published if r[SUPPRESSED_COLUMN] or r["jumlah"] is None}
+    hidden = {(r["desa"], r["jk"], r["umur"]) for r in published if r[SUPPRESSED_COLUMN]}
     keys = [(r["desa"], r["jk"], r["umur"]) for r in published]
     for position in range(3):
         groups: dict[tuple, list[tuple]] = {}
