@@ -2,7 +2,8 @@
 
     suppress(table, rules, previous_suppressed)  hide counts of 1..max_suppressed people, then hide more
                                                  cells (complementary suppression) until no hidden value can
-                                                 be recomputed from a total along any margin
+                                                 be recomputed from the totals along the margins, one total
+                                                 or several combined
     scan(table, file_label, rules)               findings that block a release: NIK/KK numbers (in any
                                                  spelling), hex digests of ids, column names of personal
                                                  data, visible small counts and recoverable hidden cells
@@ -15,6 +16,16 @@ hides a second cell in such a group, chosen deterministically so that releases s
 hidden in the previous release first, then the smallest non-zero count (it loses the least information),
 then key order. A group of one row is left alone: its only cell *is* the total, so no other cell of this
 table can hide it (the threshold protects it as a small cell like any other).
+
+Two hidden cells in every group are not always enough: totals can be combined. In a two-way table where
+rows A, C x columns 1, 3 hide a square, rows B, D x columns 2, 4 another, and cell (A, 2) links them,
+(A, 2) = hidden of row A - hidden of column 1 - hidden of column 3 + hidden of row C. So each total
+minus its visible cells is taken as one equation over the hidden cells, and a hidden cell is recoverable
+when the equations pin it down (no change of the hidden values that keeps every total moves it: it has
+no part in their null space). Suppression then hides one more cell near it, and checks again. A cell
+alone in its group along some margin is left out here too: the other totals add up to its own. In a
+sparse table a cell can stay recoverable with every cell near it hidden; the scan then refuses the
+release, and the table needs coarser cells or fewer margins.
 
 A suppressed row keeps its dimension columns, has every `counts` and `derived` column null, and is marked
 by the boolean column `disembunyikan` (added here; false on every other row). A row whose counts are null
@@ -37,11 +48,12 @@ import csv
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -87,6 +99,7 @@ _HEX_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,64}(?![0-9A-Za-z])")
 DIGEST_LENGTHS = {32: "MD5", 40: "SHA-1", 64: "SHA-256"}
 
 MAX_FINDINGS_PER_COLUMN = 20  # per column and kind; the rest is summed up in one line
+MAX_TRIED = 20  # complementary cells tried for one recoverable cell before the first by preference is taken
 
 # --- Column names of personal data --------------------------------------------------------------------
 # A name is split into words on '_' (and camelCase). It names personal data when it names a person's
@@ -315,6 +328,35 @@ def _groups(keys: Sequence[tuple], rules: SmallCells, margin: str) -> dict[tuple
     return groups
 
 
+def _linked_groups(keys: Sequence[tuple], rules: SmallCells) -> tuple[list[list[int]], set[int]]:
+    """The groups of two or more rows along every margin (the totals a reader may combine), and the rows
+    alone in their group along some margin (that total is the cell itself: left to the threshold)."""
+    groups = [rows for margin in rules.margins for rows in _groups(keys, rules, margin).values()]
+    return [rows for rows in groups if len(rows) > 1], {rows[0] for rows in groups if len(rows) == 1}
+
+
+def _recoverable_rows(hidden: Sequence[bool], groups: Sequence[list[int]], alone: set[int]) -> list[int]:
+    """Hidden rows (not `alone`) whose value follows from the group totals, one total or several combined.
+
+    Each group with a hidden cell gives one equation (its total minus its visible cells = the sum of
+    its hidden cells). A hidden cell is recoverable when no vector of the equations' null space moves it.
+    A row alone along some margin always is (the other totals add up to its own), so it is left out,
+    as the single-group check leaves out groups of one.
+    """
+    columns = [row for row, flag in enumerate(hidden) if flag]
+    position = {row: index for index, row in enumerate(columns)}
+    equations = [indices for rows in groups if (indices := [position[row] for row in rows if hidden[row]])]
+    if not equations:
+        return []
+    matrix = np.zeros((len(equations), len(columns)))
+    for index, indices in enumerate(equations):
+        matrix[index, indices] = 1.0
+    _, singular, basis = np.linalg.svd(matrix)
+    rank = int((singular > singular.max() * max(matrix.shape) * np.finfo(float).eps).sum())
+    freedom = np.linalg.norm(basis[rank:], axis=0)  # how far each hidden cell can move with every total kept
+    return [columns[index] for index in np.flatnonzero(freedom < 1e-6) if columns[index] not in alone]
+
+
 def _describe_group(rules: SmallCells, margin: str, key: tuple) -> str:
     others = [name for name in rules.cell if name != margin]
     return ", ".join(f"{name}={value!r}" for name, value in zip(others, key, strict=True)) or "the whole table"
@@ -334,10 +376,12 @@ def _scan_small_cells(table: pa.Table, rules: SmallCells, out: _Collector) -> No
             )
     hidden = _hidden_rows(table)
     keys = _cell_keys(table, rules)
+    reported = set()
     for margin in rules.margins:
         for group_key, rows in _groups(keys, rules, margin).items():
             hidden_rows = [row for row in rows if hidden[row]]
             if len(rows) > 1 and len(hidden_rows) == 1:
+                reported.add(hidden_rows[0])
                 out.add(
                     rules.counts[0],
                     hidden_rows[0] + 1,
@@ -345,6 +389,14 @@ def _scan_small_cells(table: pa.Table, rules: SmallCells, out: _Collector) -> No
                     f"the only hidden cell along '{margin}' in its group ({_describe_group(rules, margin, group_key)}):"
                     " recoverable as the group total minus the visible cells",
                 )
+    for row in _recoverable_rows(hidden, *_linked_groups(keys, rules)):
+        if row not in reported:
+            out.add(
+                rules.counts[0],
+                row + 1,
+                "recoverable_cell",
+                "recoverable by combining the totals of several groups along the margins (each total minus its visible cells)",
+            )
 
 
 def scan(table: pa.Table, file_label: str, rules: SmallCells | None) -> list[PrivacyFinding]:
@@ -438,19 +490,24 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
         size_class = 0 if known[index] and totals[index] != 0 else (1 if not known[index] else 2)
         return (keys[index] not in previous, size_class, totals[index], _sortable(keys[index]))
 
-    groups = {margin: list(_groups(keys, rules, margin).values()) for margin in rules.margins}
+    linked, alone = _linked_groups(keys, rules)
     complementary = 0
-    changed = True
-    while changed:  # each pass only adds cells, so this ends
-        changed = False
-        for margin in rules.margins:
-            for rows in groups[margin]:
-                if len(rows) < 2 or sum(suppressed[row] for row in rows) != 1:
+    while True:  # each pass only adds cells, so this ends
+        changed = True
+        while changed:  # first the cheap case: a group with one hidden cell
+            changed = False
+            for rows in linked:
+                if sum(suppressed[row] for row in rows) != 1:
                     continue
                 choice = min((row for row in rows if not suppressed[row]), key=preference)
                 suppressed[choice] = True
                 complementary += 1
                 changed = True
+        next_choice = _complement_for(_recoverable_rows(suppressed, linked, alone), suppressed, linked, alone, preference)
+        if next_choice is None:  # none recoverable, or none that a visible cell could cover: the scan reports it
+            break
+        suppressed[next_choice] = True
+        complementary += 1
 
     mask = pa.array(suppressed, pa.bool_())
     result = table
@@ -462,6 +519,31 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
     cells = {key for key, flag in zip(keys, suppressed, strict=True) if flag}
     log.info("suppressed %d cell(s): %d primary, %d complementary", len(cells), primary, complementary)
     return SuppressionResult(result, cells, primary, complementary)
+
+
+def _complement_for(
+    recoverable: Sequence[int], hidden: Sequence[bool], groups: Sequence[list[int]], alone: set[int],
+    preference: Callable[[int], tuple],
+) -> int | None:
+    """The visible cell to hide next for the first recoverable cell that has one near it.
+
+    Near: in one of its groups, or in a group of a hidden cell it shares a group with (the other corner
+    of a square that would free it). The first of them by preference that frees it is taken (at most
+    MAX_TRIED are tried), else the first by preference: hiding it at least narrows what the totals tell.
+    """
+    for row in recoverable:
+        own = [rows for rows in groups if row in rows]
+        partners = {other for rows in own for other in rows if hidden[other] and other != row}
+        near = {other for rows in groups if row in rows or partners & set(rows) for other in rows if not hidden[other]}
+        if not near:
+            continue
+        ordered = sorted(near, key=preference)
+        for choice in ordered[:MAX_TRIED]:
+            trial = [flag or index == choice for index, flag in enumerate(hidden)]
+            if row not in _recoverable_rows(trial, groups, alone):
+                return choice
+        return ordered[0]
+    return None
 
 
 def read_json_as_text(path: Path) -> pa.Table:
