@@ -678,6 +678,17 @@ def _cell_start(text: bytes, at: int) -> int | None:
     return None
 
 
+def _holds_value(cell: ElementTree.Element) -> bool:
+    """Whether fastexcel reads a `<c>` as a cell: an inline string, or a `<v>` with text. An empty `<v/>` (a
+    formula whose result was not stored, as openpyxl writes every formula) is no cell to it, so a row holding
+    only such cells is not where it starts; in a text (`str`) or date (`d`) cell it is the empty text, a cell."""
+    for child in cell:
+        name = workbooks.local_name(child.tag)
+        if name == "is" or (name == "v" and (child.text or cell.get("t") in ("str", "d"))):
+            return True
+    return False
+
+
 class WorkbookParts:
     """Sheet names, visibility and cell types, read straight from the xlsx zip (stdlib only)."""
 
@@ -736,7 +747,7 @@ class WorkbookParts:
     def first_row(self, sheet: str) -> int:
         """1-based number of the first row with a cell holding a value (where fastexcel starts)."""
         for row_number, _, element in self.cells(sheet):
-            if any(workbooks.local_name(child.tag) in ("v", "is") for child in element):
+            if _holds_value(element):
                 return row_number
         return 1
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import xlsxwriter
 
 from agency_systems.disdik import SEKOLAH_HEADERS
 from ingestion.catalog import DatasetEntry
@@ -16,7 +18,7 @@ from ingestion.errors import RejectedFile
 from ingestion.extract import QUARANTINE_LOG_LINES, extract_load
 from ingestion.ledger import batch_dir, committed_batches, dataset_dir, rejections
 from ingestion.zones import Zones
-from tests.ingestion.drops import with_changes
+from tests.ingestion.drops import age, with_changes
 
 WHERE = "drop/disdik/sekolah_2019.xlsx, sheet 'Daftar Sekolah'"
 
@@ -119,6 +121,37 @@ def test_ids_that_lost_digits_are_quarantined_never_repaired(zones, sekolah, dro
     assert "row 6, column 'npsn' (NPSN):" in reasons[1] and "number cell with 17 digits" in reasons[1]
     assert "precision loss" in reasons[1]
     assert "row 7, column 'npsn' (NPSN): '3040515500000001' does not match the pattern" in reasons[2]
+
+
+def _drop_sheet(zones: Zones, write: Callable[[xlsxwriter.worksheet.Worksheet], None]) -> None:
+    """drop/disdik/sekolah_2019.xlsx with one sheet 'Daftar Sekolah' written by `write`, settled."""
+    path = zones.drop("disdik") / "sekolah_2019.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(str(path))
+    write(workbook.add_worksheet("Daftar Sekolah"))
+    workbook.close()
+    age(path)
+
+
+def test_rows_keep_their_number_below_a_formula_without_a_stored_value(zones, sekolah, sekolah_rows) -> None:
+    # A title formula whose result was not stored (`<v></v>`, as openpyxl writes every formula) is no cell to
+    # fastexcel, which starts below it: the rows must still be counted from sheet row 1.
+    rows = sekolah_rows[:3]
+    rows[1]["npsn"] = 30404589000000001  # a number cell with 17 digits, sheet row 4
+
+    def write(sheet: xlsxwriter.worksheet.Worksheet) -> None:
+        sheet.write_formula(0, 0, '="DAFTAR SATUAN PENDIDIKAN "&2019', None, "")
+        sheet.write_row(1, 0, list(SEKOLAH_HEADERS.values()))
+        for number, row in enumerate(rows, start=2):
+            sheet.write_row(number, 0, [row.get(key, 2019) for key in SEKOLAH_HEADERS])
+
+    _drop_sheet(zones, write)
+    [manifest] = extract_load(sekolah, zones)
+    assert manifest["header_row"] == 2
+    data, quarantine = _tables(zones, sekolah, manifest)
+    assert data.column("_source_row").to_pylist() == [3, 5]
+    [reason] = quarantine.column("_reason").to_pylist()
+    assert f"{WHERE}, row 4, column 'npsn' (NPSN): '30404589000000000' is a number cell with 17 digits" in reason
 
 
 def test_duplicate_npsn_identical_is_deduplicated_conflicting_is_quarantined(zones, sekolah, drop_workbook, sekolah_rows) -> None:
@@ -240,8 +273,6 @@ def test_not_a_workbook_is_refused(zones, sekolah) -> None:
     path = zones.drop("disdik") / "sekolah_rusak.xlsx"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"NPSN,Nama Sekolah\n30404588,SD\n")
-    from tests.ingestion.drops import age
-
     age(path)
     with pytest.raises(RejectedFile, match=r"^drop/disdik/sekolah_rusak.xlsx: cannot read the file as an xlsx workbook"):
         extract_load(sekolah, zones)
