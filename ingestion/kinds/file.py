@@ -16,8 +16,11 @@ Reading (every cell as text, so ids never pass through a float in our hands):
   `header_row` or the row naming the most contract columns, composed over `header_rows` rows
   through merged cells when more than one (`ingestion.workbooks`). Rows keep their sheet row
   number. Excel keeps 15 significant digits of a number: a number cell with more digits in an
-  id column has lost digits and is flagged (`_flag`) as precision loss. Which cells hold such
-  numbers is read from the sheet XML in a thread beside fastexcel (`WorkbookParts.long_number_cells`).
+  id column has lost digits and is flagged (`_flag`) as precision loss. An xlsx error cell (`#N/A`,
+  `#DIV/0!`), which fastexcel reads as empty, is flagged naming the error (a row of nothing but error
+  cells is blank, as a formula row dragged below the data; an xls workbook's error cells read as empty).
+  Which cells hold such numbers or errors is read from the sheet XML in a thread beside fastexcel
+  (`WorkbookParts.scan_cells`).
 - csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
   delimiter declared or the one whose header names the most contract columns; the header found
   below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
@@ -46,6 +49,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 import duckdb
@@ -514,15 +518,15 @@ def _read_workbook(path: Path, content: bytes, label: str, entry: DatasetEntry) 
     if sheet not in reader.sheet_names:
         found = ", ".join(f"'{name}'" for name in reader.sheet_names)
         raise RejectedFile(f"{label}: no sheet '{sheet}' (sheets found: {found})")
-    # The scan for number cells that lost digits reads the sheet XML while fastexcel, which releases the
-    # GIL, parses it: on two cores it adds nothing to the time (~0.1 s per 100k rows before).
+    # The scan for number cells that lost digits and error cells reads the sheet XML while fastexcel, which
+    # releases the GIL, parses it: on two cores it adds nothing to the time (~0.1 s per 100k rows before).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="satudata-xlsx-scan") as scan:
-        long_numbers = scan.submit(parts.long_number_cells, sheet) if parts else None
-        return _read_sheet(reader, path, sheet, long_numbers, parts, label, entry)
+        scanned = scan.submit(parts.scan_cells, sheet) if parts else None
+        return _read_sheet(reader, path, sheet, scanned, parts, label, entry)
 
 
 def _read_sheet(
-    reader: fastexcel.ExcelReader, path: Path, sheet: str, long_numbers: Future[dict[int, set[int]]] | None,
+    reader: fastexcel.ExcelReader, path: Path, sheet: str, scanned: Future[ScannedCells] | None,
     parts: WorkbookParts | None, label: str, entry: DatasetEntry,
 ) -> Delivery:
     source = _source(entry)
@@ -545,7 +549,13 @@ def _read_sheet(
     names, places = _unique_names([headers[i] for i in keep], [letters[i] for i in keep], locate(label, sheet, header_row))
     columns = [body.column(i) for i in keep]
     first_data_row = header_row + source.header_rows
-    flags = _lost_digit_flags(entry, names, columns, first_data_row, [absolute[i] for i in keep], long_numbers)
+    cells = scanned.result() if scanned is not None else None
+    kept = [absolute[i] for i in keep]
+    flags = _flag_column(
+        body.num_rows,
+        _error_flags(names, kept, first_data_row, body.num_rows, cells.errors if cells else {}),
+        _lost_digit_flags(entry, names, columns, first_data_row, kept, cells.long_numbers if cells else None),
+    )
     # Handed to DuckDB as a Parquet file, not a registered Arrow table: registering Python objects makes
     # DuckDB import pandas (~1 s, ~4 s without bytecode caches), more than the whole check of 100k rows.
     # The sheet row is the file row number (order kept) counted from the first data row.
@@ -608,13 +618,38 @@ def _workbook_header(
     return first_row + found, candidates[found]
 
 
+def _error_flags(
+    names: list[str], absolute: list[int], first_row: int, rows: int, errors: dict[int, dict[int, str]],
+) -> dict[int, list[str]]:
+    """Row index -> flag lines for the error cells (`ScannedCells.errors`) of the data rows: fastexcel reads
+    them as empty, and a failed VLOOKUP's #N/A would load as an empty value without a word."""
+    flags: dict[int, list[str]] = {}
+    for name, column in zip(names, absolute, strict=True):
+        for row, error in sorted(errors.get(column, {}).items()):
+            if 0 <= row - first_row < rows:
+                flags.setdefault(row - first_row, []).append(
+                    f"{name}: '{error}' is an error cell (a formula that failed); correct it or empty the cell")
+    return flags
+
+
+def _flag_column(rows: int, *found: dict[int, list[str]]) -> pa.Array:
+    """`_flag`: each row's flag lines, one per line, else NULL."""
+    flags: dict[int, list[str]] = {}
+    for lines in found:
+        for i, more in lines.items():
+            flags.setdefault(i, []).extend(more)
+    if not flags:  # pa.nulls, unlike pa.array, does not import pandas
+        return pa.nulls(rows, pa.string())
+    return pa.array(["\n".join(flags[i]) if i in flags else None for i in range(rows)], pa.string())
+
+
 def _lost_digit_flags(
     entry: DatasetEntry, names: list[str], columns: list[pa.Array], first_row: int, absolute: list[int],
-    long_numbers: Future[dict[int, set[int]]] | None,
-) -> pa.Array:
-    """`_flag` for number cells with more than 15 digits in id columns (precision loss), else NULL.
+    long_numbers: dict[int, set[int]] | None,
+) -> dict[int, list[str]]:
+    """Row index -> flag lines for number cells with more than 15 digits in id columns (precision loss).
 
-    `long_numbers` is the xlsx scan (`WorkbookParts.long_number_cells`); an xls workbook has none, and
+    `long_numbers` is the xlsx scan (`ScannedCells.long_numbers`); an xls workbook has none, and
     there every such value is taken as a number cell.
     """
     flags: dict[int, list[str]] = {}
@@ -624,7 +659,7 @@ def _lost_digit_flags(
         if contract_name is None or not is_id_column(entry, contract_name):
             continue
         if long_numbers is not None:  # the column's long number cells, usually none: their values are looked at
-            cells = sorted(row - first_row for row in long_numbers.result().get(column, ()))
+            cells = sorted(row - first_row for row in long_numbers.get(column, ()))
             lost = [i for i in cells if 0 <= i < len(values) and _LONG_DIGITS.fullmatch(values[i].as_py() or "")]
         else:  # Nulls are not "nonzero"; no fill_null: its Python scalar would make pyarrow import pandas.
             lost = pc.indices_nonzero(pc.match_substring_regex(values, f"^{_LONG_DIGITS.pattern}$")).to_pylist()
@@ -634,10 +669,7 @@ def _lost_digit_flags(
                 f"{name}: '{value}' is a number cell with {len(value.lstrip('+-'))} digits; Excel keeps only "
                 f"{EXCEL_DIGITS}, so the last digits are lost (precision loss; format the column as text and type the id again)"
             )
-    rows = len(columns[0]) if columns else 0
-    if not flags:  # pa.nulls, unlike pa.array, does not import pandas
-        return pa.nulls(rows, pa.string())
-    return pa.array(["\n".join(flags[i]) if i in flags else None for i in range(rows)], pa.string())
+    return flags
 
 
 # --- The workbook's XML, for what fastexcel does not tell ----------------------------------------
@@ -649,6 +681,8 @@ _CELL_REF_RE = re.compile(r"([A-Z]+)(\d+)")
 _LONG_NUMBER_TEXT = rb"\s*[+-]?(?:\d{15}|[\d.]*[eE])"
 # A value element holding such a number: `<v>` or `<prefix:v>`, found from its literal end (a fast search).
 _LONG_VALUE_RE = re.compile(rb"v>" + _LONG_NUMBER_TEXT)
+# A value element holding an error ('#N/A', '#DIV/0!'; every Excel error starts with '#'), its text in group 1.
+_ERROR_VALUE_RE = re.compile(rb"v>(#[^<]*)")
 _PREFIX_RE = re.compile(rb"[A-Za-z_][\w.-]*")
 _CELL_START_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _NOT_IN_CELL_RE = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>|<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
@@ -678,6 +712,19 @@ def _cell_start(text: bytes, at: int) -> int | None:
     return None
 
 
+def _value_cell(text: bytes, at: int, kind: bytes) -> tuple[int, int] | tuple[()] | None:
+    """(0-based column, 1-based row) of the cell of type `kind` whose value element starts at `at`; None when
+    `at` is no value start tag, or its cell is of another type; () when the cell does not carry its reference."""
+    if not _is_value_tag(text, at) or (start := _cell_start(text, at)) is None:
+        return None
+    head = text[start:text.find(b">", start)]
+    typed = _TYPE_ATTR_RE.search(head)
+    if (typed.group(2) if typed else b"n") != kind:
+        return None
+    ref = _REF_ATTR_RE.search(head)
+    return (workbooks.column_number(ref.group(2).decode()) - 1, int(ref.group(3))) if ref else ()
+
+
 def _holds_value(cell: ElementTree.Element) -> bool:
     """Whether fastexcel reads a `<c>` as a cell: an inline string, or a `<v>` with text. An empty `<v/>` (a
     formula whose result was not stored, as openpyxl writes every formula) is no cell to it, so a row holding
@@ -687,6 +734,13 @@ def _holds_value(cell: ElementTree.Element) -> bool:
         if name == "is" or (name == "v" and (child.text or cell.get("t") in ("str", "d"))):
             return True
     return False
+
+
+class ScannedCells(NamedTuple):
+    """What `WorkbookParts.scan_cells` finds in a sheet, by 0-based column and 1-based row."""
+
+    long_numbers: dict[int, set[int]]  # number cells whose value may have lost digits
+    errors: dict[int, dict[int, str]]  # error cells ('#N/A', '#DIV/0!'), which fastexcel reads as empty
 
 
 class WorkbookParts:
@@ -751,16 +805,17 @@ class WorkbookParts:
                 return row_number
         return 1
 
-    def long_number_cells(self, sheet: str) -> dict[int, set[int]]:
-        """0-based column -> 1-based rows of the number cells whose value may have lost digits (`_LONG_NUMBER_TEXT`).
+    def scan_cells(self, sheet: str) -> ScannedCells:
+        """The number cells whose value may have lost digits (`_LONG_NUMBER_TEXT`) and the error cells.
 
         Read from the sheet XML bytes in blocks cut at row tags: one search in C finds the value elements
-        holding 15 or more digits or an exponent, and only those have their cell's start tag read (its
-        reference and type: a text or formula-text cell is no number). It runs beside fastexcel, which
-        releases the GIL while it parses (`_read_workbook`). A sheet whose cells do not carry their
-        reference (every common writer writes it) is parsed instead.
+        holding 15 or more digits or an exponent, another those holding an error ('#...'), and only those
+        have their cell's start tag read (its reference and type: a text or formula-text cell is no number,
+        only a `t="e"` cell is an error). It runs beside fastexcel, which releases the GIL while it parses
+        (`_read_workbook`). A sheet whose cells do not carry their reference (every common writer writes
+        it) is parsed instead.
         """
-        found: dict[int, set[int]] = {}
+        found = ScannedCells({}, {})
         rest = b""
         with zipfile.ZipFile(io.BytesIO(self._content)) as package, package.open(self._part(sheet)) as stream:
             while True:
@@ -769,29 +824,30 @@ class WorkbookParts:
                 cut = max(text.rfind(b"row>") + 4, 0) if block else len(text)
                 text, rest = text[:cut], text[cut:]
                 for value in _LONG_VALUE_RE.finditer(text):
-                    if not _is_value_tag(text, value.start()):
+                    if (cell := _value_cell(text, value.start(), b"n")) is None:
                         continue
-                    start = _cell_start(text, value.start())
-                    if start is None:
+                    if not cell:
+                        return self._parsed_cells(sheet)
+                    found.long_numbers.setdefault(cell[0], set()).add(cell[1])
+                for value in _ERROR_VALUE_RE.finditer(text):
+                    if (cell := _value_cell(text, value.start(), b"e")) is None:
                         continue
-                    head = text[start:text.find(b">", start)]
-                    kind = _TYPE_ATTR_RE.search(head)
-                    if kind is not None and kind.group(2) != b"n":
-                        continue
-                    ref = _REF_ATTR_RE.search(head)
-                    if ref is None:
-                        return self._parsed_long_number_cells(sheet)
-                    found.setdefault(workbooks.column_number(ref.group(2).decode()) - 1, set()).add(int(ref.group(3)))
+                    if not cell:
+                        return self._parsed_cells(sheet)
+                    found.errors.setdefault(cell[0], {})[cell[1]] = value.group(1).decode(errors="replace")
                 if not block:
                     return found
 
-    def _parsed_long_number_cells(self, sheet: str) -> dict[int, set[int]]:
-        """What `long_number_cells` finds, through the XML parser."""
-        found: dict[int, set[int]] = {}
+    def _parsed_cells(self, sheet: str) -> ScannedCells:
+        """What `scan_cells` finds, through the XML parser."""
+        found = ScannedCells({}, {})
         for row_number, column, element in self.cells(sheet):
-            if element.get("t", "n") != "n":
-                continue
+            kind = element.get("t", "n")
             value = next((child.text or "" for child in element if workbooks.local_name(child.tag) == "v"), None)
-            if value is not None and re.match(_LONG_NUMBER_TEXT, value.encode()):
-                found.setdefault(column, set()).add(row_number)
+            if value is None:
+                continue
+            if kind == "n" and re.match(_LONG_NUMBER_TEXT, value.encode()):
+                found.long_numbers.setdefault(column, set()).add(row_number)
+            elif kind == "e" and value.startswith("#"):
+                found.errors.setdefault(column, {})[row_number] = value
         return found

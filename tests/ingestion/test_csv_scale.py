@@ -258,8 +258,8 @@ def test_long_number_scan_agrees_with_the_xml_parser(tmp_path) -> None:
                 sheet.write_string(i, 2, f"baris {i}")
             sheet.write_number(i, 3, 10.0 ** (i % 25) + 0.5)  # from 1.5 to 1e24: written with an exponent from 1e16
     parts = WorkbookParts(path.read_bytes())
-    scanned = parts.long_number_cells("Data")
-    assert scanned == parts._parsed_long_number_cells("Data")
+    scanned = parts.scan_cells("Data").long_numbers
+    assert scanned == parts._parsed_cells("Data").long_numbers
     assert scanned[0] == {i + 1 for i in range(1, 301) if i % 7 == 0}
     # 15 digits before the point (from 1e14 + 0.5) is looked at: a value just below 1e15 may read as 1e15.
     assert scanned[3] == {i + 1 for i in range(1, 301) if i % 25 >= 14}
@@ -303,16 +303,19 @@ def test_long_number_scan_reads_every_way_a_writer_spells_a_cell() -> None:
         12: '<x:c r="B12"><x:v>999999999999999.99</x:v></x:c>',  # read as the float 1e15: 16 digits
         13: '<x:c r="B13"><x:v>64010000000013</x:v></x:c>',  # 14 digits: nothing lost
         14: '<x:c r="B14"><x:v>-1.5E-20</x:v></x:c>',  # an exponent: looked at (the flag needs 16 digits too)
+        15: '<x:c r="B15" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c>',  # an error cell
+        16: '<x:c r="B16" t="str"><x:f>"#N/A"</x:f><x:v>#N/A</x:v></x:c>',  # a formula's text, not an error
     }
     rows = "".join(f'<x:row r="{row}"><x:c r="A{row}" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c>{cell}'
                    f'<x:c r="BA{row}"><x:v>1234567890123456</x:v></x:c></x:row>' for row, cell in cells.items())
     parts = WorkbookParts(_workbook_with_sheet_xml(rows))
-    scanned = parts.long_number_cells("Data")
-    assert scanned == parts._parsed_long_number_cells("Data")
-    assert scanned[1] == {2, 3, 4, 8, 11, 12, 14}
-    assert scanned[52] == set(cells), "column BA is not column B"
+    scanned = parts.scan_cells("Data")
+    assert scanned == parts._parsed_cells("Data")
+    assert scanned.long_numbers[1] == {2, 3, 4, 8, 11, 12, 14}
+    assert scanned.errors == {1: {15: "#DIV/0!"}}
+    assert scanned.long_numbers[52] == set(cells), "column BA is not column B"
 
     # Cells without their reference (allowed, written by no common writer): the sheet is parsed instead.
     unreferenced = "".join(f'<x:row r="{row}"><x:c><x:v>1</x:v></x:c><x:c><x:v>640100000000000{row}</x:v></x:c></x:row>'
                            for row in range(2, 5))
-    assert WorkbookParts(_workbook_with_sheet_xml(unreferenced)).long_number_cells("Data") == {1: {2, 3, 4}}
+    assert WorkbookParts(_workbook_with_sheet_xml(unreferenced)).scan_cells("Data").long_numbers == {1: {2, 3, 4}}

@@ -154,6 +154,31 @@ def test_rows_keep_their_number_below_a_formula_without_a_stored_value(zones, se
     assert f"{WHERE}, row 4, column 'npsn' (NPSN): '30404589000000000' is a number cell with 17 digits" in reason
 
 
+def test_error_cells_are_quarantined_not_read_as_empty(zones, sekolah, sekolah_rows) -> None:
+    # A VLOOKUP that found nothing caches #N/A; fastexcel reads an error cell as empty, and an empty
+    # lintang (nullable) or tahun_data (not) would load or be quarantined as "empty" without a word of the error.
+    rows = sekolah_rows[:3]
+
+    def write(sheet: xlsxwriter.worksheet.Worksheet) -> None:
+        sheet.write_row(0, 0, list(SEKOLAH_HEADERS.values()))
+        for number, row in enumerate(rows, start=1):
+            sheet.write_row(number, 0, [row.get(key, 2019) for key in SEKOLAH_HEADERS])
+        keys = list(SEKOLAH_HEADERS)
+        sheet.write_formula(1, keys.index("lintang"), "=VLOOKUP(A2,Koordinat!A:C,2,FALSE)", None, "#N/A")
+        sheet.write_formula(3, keys.index("tahun_data"), "=2019/0", None, "#DIV/0!")
+
+    _drop_sheet(zones, write)
+    [manifest] = extract_load(sekolah, zones)
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"]) == (1, 2)
+    _, quarantine = _tables(zones, sekolah, manifest)
+    assert quarantine.column("_reason").to_pylist() == [
+        f"{WHERE}, row 2, column 'lintang' (Lintang): '#N/A' is an error cell (a formula that failed); "
+        "correct it or empty the cell",
+        f"{WHERE}, row 4, column 'tahun_data' (Tahun Data): '#DIV/0!' is an error cell (a formula that failed); "
+        "correct it or empty the cell",
+    ]
+
+
 def test_duplicate_npsn_identical_is_deduplicated_conflicting_is_quarantined(zones, sekolah, drop_workbook, sekolah_rows) -> None:
     rows = sekolah_rows[:5] + [dict(sekolah_rows[0]), dict(sekolah_rows[1], nama_sekolah="SD NEGERI 002 LAIN")]
     drop_workbook(rows=rows)
