@@ -61,7 +61,9 @@ final as (
         diubah_pada,
 
         ---------- meta
-        _batch_id
+        _batch_id,
+        -- When this build wrote the row (the build's start): unique_in_build checks the rows written now.
+        cast('{{ run_started_at }}' as timestamptz) as _dibangun_pada
     from conformed
 )
 

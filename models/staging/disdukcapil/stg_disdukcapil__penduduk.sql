@@ -71,7 +71,9 @@ renamed as (
 
         ---------- meta
         _batch_id,
-        _loaded_at
+        _loaded_at,
+        -- When this build wrote the row (the build's start): unique_in_build checks the rows written now.
+        cast('{{ run_started_at }}' as timestamptz) as _dibangun_pada
     from source
 ),
 
