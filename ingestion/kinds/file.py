@@ -20,7 +20,9 @@ Reading (every cell as text, so ids never pass through a float in our hands):
   `#DIV/0!`), which fastexcel reads as empty, is flagged naming the error (a row of nothing but error
   cells is blank, as a formula row dragged below the data; an xls workbook's error cells read as empty).
   Which cells hold such numbers or errors is read from the sheet XML in a thread beside fastexcel
-  (`WorkbookParts.scan_cells`).
+  (`WorkbookParts.scan_cells`). A date cell fastexcel reads as a day it does not show (a time without a
+  date, Excel's 29 February 1900: `ingestion.excel_serials`) is flagged in a date or timestamp column and
+  reads as what it shows ('08:30') in any other; an xls workbook's such cells read as fastexcel reads them.
 - csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
   delimiter declared or the one whose header names the most contract columns; the header found
   below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
@@ -58,7 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingestion import file_safety, workbooks
+from ingestion import excel_serials, file_safety, workbooks
 from ingestion.catalog import DatasetEntry, FileSource
 from ingestion.contract import (
     HEADER_SEARCH_ROWS,
@@ -551,10 +553,12 @@ def _read_sheet(
     first_data_row = header_row + source.header_rows
     cells = scanned.result() if scanned is not None else None
     kept = [absolute[i] for i in keep]
+    columns, serial_flags = _serial_corrections(entry, names, columns, first_data_row, kept, parts, sheet)
     flags = _flag_column(
         body.num_rows,
         _error_flags(names, kept, first_data_row, body.num_rows, cells.errors if cells else {}),
         _lost_digit_flags(entry, names, columns, first_data_row, kept, cells.long_numbers if cells else None),
+        serial_flags,
     )
     # Handed to DuckDB as a Parquet file, not a registered Arrow table: registering Python objects makes
     # DuckDB import pandas (~1 s, ~4 s without bytecode caches), more than the whole check of 100k rows.
@@ -630,6 +634,41 @@ def _error_flags(
                 flags.setdefault(row - first_row, []).append(
                     f"{name}: '{error}' is an error cell (a formula that failed); correct it or empty the cell")
     return flags
+
+
+def _serial_corrections(
+    entry: DatasetEntry, names: list[str], columns: list, first_row: int, absolute: list[int],
+    parts: WorkbookParts | None, sheet: str,
+) -> tuple[list, dict[int, list[str]]]:
+    """(columns, row index -> flag lines) for the date cells fastexcel reads as a day they do not show
+    (`ingestion.excel_serials`): a time without a date, or 29 February 1900. In a date or timestamp column
+    the row is flagged; in any other column the value becomes what the cell shows ('08:30')."""
+    flags: dict[int, list[str]] = {}
+    suspected = {c: excel_serials.suspects(values) for c, values in enumerate(columns)} if parts else {}
+    wanted = {(first_row + i, absolute[c]) for c, rows in suspected.items() for i in rows}
+    if parts is None or not wanted:
+        return columns, flags
+    serials = parts.number_values(sheet, wanted)
+    contract = entry.spec.contract
+    spellings = header_spellings(contract)
+    corrected = list(columns)
+    for c, rows in suspected.items():
+        contract_name = spellings.get(header_key(names[c]))
+        no_date = contract_name is not None and contract.columns[contract_name].type in ("date", "timestamp")
+        texts: list | None = None
+        for i in rows:
+            serial = serials.get((first_row + i, absolute[c]))
+            fix = excel_serials.correction(serial, columns[c][i].as_py()) if serial is not None else None
+            if fix is None:
+                continue
+            if no_date:
+                flags.setdefault(i, []).append(f"{names[c]}: {fix.why_no_date}")
+            else:
+                texts = texts if texts is not None else columns[c].to_pylist()
+                texts[i] = fix.text
+        if texts is not None:
+            corrected[c] = pa.array(texts, pa.string())
+    return corrected, flags
 
 
 def _flag_column(rows: int, *found: dict[int, list[str]]) -> pa.Array:
@@ -797,6 +836,20 @@ class WorkbookParts:
                     yield row_number, column, element
                 elif event == "end" and tag == "row":
                     element.clear()
+
+    def number_values(self, sheet: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """The stored value (`<v>` text) of the number cells among `wanted` (1-based row, 0-based column).
+        For a few cells: it parses the sheet (~1 s per 100k rows) up to the last row wanted."""
+        found: dict[tuple[int, int], str] = {}
+        last = max(row for row, _ in wanted)
+        for row_number, column, element in self.cells(sheet):
+            if row_number > last:
+                break
+            if (row_number, column) in wanted and element.get("t", "n") == "n":
+                value = next((child.text for child in element if workbooks.local_name(child.tag) == "v"), None)
+                if value:
+                    found[(row_number, column)] = value
+        return found
 
     def first_row(self, sheet: str) -> int:
         """1-based number of the first row with a cell holding a value (where fastexcel starts)."""

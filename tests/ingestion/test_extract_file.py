@@ -13,7 +13,7 @@ import pytest
 import xlsxwriter
 
 from agency_systems.disdik import SEKOLAH_HEADERS
-from ingestion.catalog import DatasetEntry
+from ingestion.catalog import Column, DatasetEntry
 from ingestion.errors import RejectedFile
 from ingestion.extract import QUARANTINE_LOG_LINES, extract_load
 from ingestion.ledger import batch_dir, committed_batches, dataset_dir, rejections
@@ -336,3 +336,106 @@ def test_workbook_without_rows_is_refused(zones, sekolah, drop_workbook) -> None
 def test_drop_folder_missing_means_nothing_new(zones, sekolah) -> None:
     assert extract_load(sekolah, zones) == []
     assert not Path(zones.drop("disdik")).exists()
+
+
+def _with_dates(sekolah: DatasetEntry) -> DatasetEntry:
+    """The school list with an optional date, timestamp and text column, for Excel's date and time cells."""
+    more = {
+        "tanggal_sk": Column(type="date", description="Tanggal SK pendirian", required=False, aliases=["Tanggal SK"]),
+        "diperbarui": Column(type="timestamp", description="Waktu pembaruan data", required=False, aliases=["Diperbarui"]),
+        "jam_buka": Column(type="text", description="Jam buka sekolah", required=False, aliases=["Jam Buka"]),
+    }
+    return with_changes(sekolah, contract={"columns": {**sekolah.spec.contract.columns, **more}})
+
+
+def _drop_dated_rows(zones: Zones, rows: list[dict], cells: list[list[tuple]], date_1904: bool = False) -> None:
+    """The schools with 'Tanggal SK', 'Diperbarui' and 'Jam Buka' cells: (serial or text, number format) each."""
+    path = zones.drop("disdik") / "sekolah_2019.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    sheet = workbook.add_worksheet("Daftar Sekolah")
+    formats: dict[str, xlsxwriter.format.Format] = {}
+    sheet.write_row(0, 0, [*SEKOLAH_HEADERS.values(), "Tanggal SK", "Diperbarui", "Jam Buka"])
+    for number, (row, dated) in enumerate(zip(rows, cells, strict=True), start=1):
+        sheet.write_row(number, 0, [row.get(key, 2019) for key in SEKOLAH_HEADERS])
+        for offset, (value, number_format) in enumerate(dated):
+            column = len(SEKOLAH_HEADERS) + offset
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(number, column, value)
+            else:
+                cell_format = formats.setdefault(number_format, workbook.add_format({"num_format": number_format}))
+                sheet.write_number(number, column, value, cell_format)
+    workbook.close()
+    age(path)
+
+
+HALF_PAST_EIGHT = (8 * 60 + 30) / 1440  # 08:30 as Excel stores it: a day's fraction, no day
+
+
+def test_a_time_without_a_date_is_no_date_and_reads_as_its_time_in_text(zones, sekolah, sekolah_rows) -> None:
+    # fastexcel reads a time-only cell (serial < 1, time format) as the timestamp '1899-12-31 08:30:00'.
+    entry = _with_dates(sekolah)
+    _drop_dated_rows(zones, sekolah_rows[:5], [
+        [(43661, "yyyy-mm-dd"), (43661 + HALF_PAST_EIGHT, "yyyy-mm-dd hh:mm"), (7.5 / 24, "hh:mm")],  # row 2: good
+        [(HALF_PAST_EIGHT, "hh:mm"), (43661, "yyyy-mm-dd"), (None, "")],  # row 3: a time in a date column
+        [(43661, "yyyy-mm-dd"), ((13 * 3600 + 45 * 60 + 10) / 86400, "hh:mm:ss"), (None, "")],  # row 4: in a timestamp column
+        [(None, ""), (None, ""), ((7 * 3600 + 30) / 86400, "hh:mm:ss")],  # row 5: seconds kept in text
+        [(None, ""), (None, ""), ("1899-12-31 08:30:00", "")],  # row 6: text typed as such stays as typed
+    ])
+    [manifest] = extract_load(entry, zones)
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"]) == (3, 2)
+    data, quarantine = _tables(zones, entry, manifest)
+    assert data.column("_source_row").to_pylist() == [2, 5, 6]
+    assert data.column("jam_buka").to_pylist() == ["07:30", "07:00:30", "1899-12-31 08:30:00"]
+    assert str(data.column("tanggal_sk")[0]) == "2019-07-15"
+    assert quarantine.column("_reason").to_pylist() == [
+        f"{WHERE}, row 3, column 'tanggal_sk' (Tanggal SK): a time without a date: 08:30 "
+        "(the cell holds only a time of day; type the date)",
+        f"{WHERE}, row 4, column 'diperbarui' (Diperbarui): a time without a date: 13:45:10 "
+        "(the cell holds only a time of day; type the date)",
+    ]
+
+
+def test_dates_before_march_1900_read_as_excel_shows_them_and_29_february_1900_is_quarantined(
+    zones, sekolah, sekolah_rows,
+) -> None:
+    # Excel counts a 29 February 1900 (serial 60) that never was; fastexcel reads it as 28 February.
+    entry = _with_dates(sekolah)
+    _drop_dated_rows(zones, sekolah_rows[:5], [
+        [(1, "yyyy-mm-dd"), (None, ""), (60, "yyyy-mm-dd")],  # row 2: 1900-01-01; the text shows 29 February
+        [(59, "dd/mm/yyyy"), (None, ""), (None, "")],  # row 3: 1900-02-28
+        [(60, "yyyy-mm-dd"), (None, ""), (None, "")],  # row 4: a day that does not exist
+        [(61, "yyyy-mm-dd"), (None, ""), (None, "")],  # row 5: 1900-03-01
+        [(None, ""), (60.5, "yyyy-mm-dd hh:mm"), (None, "")],  # row 6: the same day at noon
+    ])
+    [manifest] = extract_load(entry, zones)
+    assert (manifest["rows_loaded"], manifest["rows_quarantined"]) == (3, 2)
+    data, quarantine = _tables(zones, entry, manifest)
+    assert data.column("_source_row").to_pylist() == [2, 3, 5]
+    assert [str(day) for day in data.column("tanggal_sk").to_pylist()] == ["1900-01-01", "1900-02-28", "1900-03-01"]
+    assert data.column("jam_buka").to_pylist()[0] == "1900-02-29 00:00:00"
+    assert quarantine.column("_reason").to_pylist() == [
+        f"{WHERE}, row 4, column 'tanggal_sk' (Tanggal SK): '1900-02-29' is a day that never was "
+        "(Excel's 1900 leap-year error); type the date again",
+        f"{WHERE}, row 6, column 'diperbarui' (Diperbarui): '1900-02-29 12:00:00' is a day that never was "
+        "(Excel's 1900 leap-year error); type the date again",
+    ]
+
+
+def test_a_time_without_a_date_in_a_workbook_counting_from_1904(zones, sekolah, sekolah_rows) -> None:
+    # Excel for Mac's old default: serial 0 is 1904-01-01, and fastexcel reads 08:30 as '1904-01-01 08:30:00'.
+    entry = _with_dates(sekolah)
+    _drop_dated_rows(zones, sekolah_rows[:2], [
+        [(1, "yyyy-mm-dd"), (None, ""), (HALF_PAST_EIGHT, "hh:mm")],  # row 2: 1904-01-02, and a time in text
+        [(HALF_PAST_EIGHT, "hh:mm"), (None, ""), (None, "")],  # row 3: a time in a date column
+    ], date_1904=True)
+    [manifest] = extract_load(entry, zones)
+    data, quarantine = _tables(zones, entry, manifest)
+    assert [str(day) for day in data.column("tanggal_sk").to_pylist()] == ["1904-01-02"]
+    assert data.column("jam_buka").to_pylist() == ["08:30"]
+    assert quarantine.column("_reason").to_pylist() == [
+        f"{WHERE}, row 3, column 'tanggal_sk' (Tanggal SK): a time without a date: 08:30 "
+        "(the cell holds only a time of day; type the date)",
+    ]
