@@ -9,9 +9,9 @@ serials come out wrong, both read by fastexcel into a text starting with a day n
   year): read as '1900-02-28', the day before, which serial 59 also gives.
 (Serials 1 to 59 read as Excel shows them, and 61 onwards the calendars agree.)
 
-`suspects` finds the values that may be such a cell from fastexcel's text alone; only for those is
-the cell's serial read from the sheet XML (a typed text '1899-12-31 08:30:00' is no suspect there),
-and `correction` says what the cell shows and why it is no date.
+`suspects` finds the values that may be such a cell from fastexcel's text alone (three prefix tests per
+value); only when there are some does the reader fetch their serials (a text typed '1899-12-31 08:30:00'
+has none), and `correction` says what the cell shows and why it is no date.
 """
 
 from __future__ import annotations
@@ -40,12 +40,8 @@ def suspects(values: pa.Array) -> list[int]:
     return pc.indices_nonzero(found).to_pylist()  # nulls are not "nonzero"
 
 
-def correction(serial: str, read: str) -> Correction | None:
-    """What a number cell holding `serial`, read by fastexcel as `read`, shows; None when `read` is right."""
-    try:
-        days = float(serial)
-    except ValueError:
-        return None
+def correction(days: float, read: str) -> Correction | None:
+    """What a date or time cell holding the serial `days`, read by fastexcel as `read`, shows; None when `read` is right."""
     if 0 <= days < 1:
         # Seconds are shown when the cell has any, whatever its format shows: nothing typed is lost.
         seconds = round(days * 86400) % 86400

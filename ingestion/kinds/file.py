@@ -22,7 +22,7 @@ Reading (every cell as text, so ids never pass through a float in our hands):
   Which cells hold such numbers or errors is read from the sheet XML in a thread beside fastexcel
   (`WorkbookParts.scan_cells`). A date cell fastexcel reads as a day it does not show (a time without a
   date, Excel's 29 February 1900: `ingestion.excel_serials`) is flagged in a date or timestamp column and
-  reads as what it shows ('08:30') in any other; an xls workbook's such cells read as fastexcel reads them.
+  reads as what it shows ('08:30') in any other.
 - csv: DuckDB `read_csv` over the file (streamed, never in Python), every column VARCHAR; the
   delimiter declared or the one whose header names the most contract columns; the header found
   below title lines in the first lines. windows-1252 is transcoded to a temporary UTF-8 file while
@@ -49,6 +49,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -546,14 +547,15 @@ def _read_sheet(
     top = [[table.column(c)[r].as_py() for c in range(table.num_columns)]
            for r in range(min(table.num_rows, HEADER_SEARCH_ROWS + source.header_rows))]
     header_row, headers = _workbook_header(path, top, first_row, absolute, label, sheet, entry)
-    body = table.slice(header_row + source.header_rows - first_row)
+    skipped = header_row + source.header_rows - first_row
+    body = table.slice(skipped)
     keep = [i for i in range(table.num_columns) if header_key(headers[i]) or body.column(i).null_count < body.num_rows]
     names, places = _unique_names([headers[i] for i in keep], [letters[i] for i in keep], locate(label, sheet, header_row))
     columns = [body.column(i) for i in keep]
     first_data_row = header_row + source.header_rows
     cells = scanned.result() if scanned is not None else None
     kept = [absolute[i] for i in keep]
-    columns, serial_flags = _serial_corrections(entry, names, columns, first_data_row, kept, parts, sheet)
+    columns, serial_flags = _serial_corrections(entry, names, columns, skipped, kept, reader, label, sheet)
     flags = _flag_column(
         body.num_rows,
         _error_flags(names, kept, first_data_row, body.num_rows, cells.errors if cells else {}),
@@ -637,28 +639,37 @@ def _error_flags(
 
 
 def _serial_corrections(
-    entry: DatasetEntry, names: list[str], columns: list, first_row: int, absolute: list[int],
-    parts: WorkbookParts | None, sheet: str,
-) -> tuple[list, dict[int, list[str]]]:
+    entry: DatasetEntry, names: list[str], columns: list[pa.ChunkedArray], skipped: int, absolute: list[int],
+    reader: fastexcel.ExcelReader, label: str, sheet: str,
+) -> tuple[list[pa.ChunkedArray | pa.Array], dict[int, list[str]]]:
     """(columns, row index -> flag lines) for the date cells fastexcel reads as a day they do not show
     (`ingestion.excel_serials`): a time without a date, or 29 February 1900. In a date or timestamp column
-    the row is flagged; in any other column the value becomes what the cell shows ('08:30')."""
+    the row is flagged; in any other column the value becomes what the cell shows ('08:30').
+
+    The columns with suspects (usually none) are read again as durations, which fastexcel gives a date cell
+    as its serial (days) and a text or number cell as empty; `skipped` sheet rows lie above the first value.
+    """
     flags: dict[int, list[str]] = {}
-    suspected = {c: excel_serials.suspects(values) for c, values in enumerate(columns)} if parts else {}
-    wanted = {(first_row + i, absolute[c]) for c, rows in suspected.items() for i in rows}
-    if parts is None or not wanted:
-        return columns, flags
-    serials = parts.number_values(sheet, wanted)
+    corrected: list[pa.ChunkedArray | pa.Array] = list(columns)
+    suspected = {c: rows for c, values in enumerate(columns) if (rows := excel_serials.suspects(values))}
+    if not suspected:
+        return corrected, flags
+    try:
+        loaded = reader.load_sheet(sheet, header_row=None, use_columns=[absolute[c] for c in suspected],
+                                   dtypes={absolute[c]: "duration" for c in suspected})
+        table = loaded.to_arrow()
+    except fastexcel.FastExcelError as exc:
+        raise RejectedFile(f"{locate(label, sheet)}: cannot read its date cells ({str(exc).splitlines()[0]})") from None
+    serials = {column.absolute_index: table.column(i) for i, column in enumerate(loaded.selected_columns)}
     contract = entry.spec.contract
     spellings = header_spellings(contract)
-    corrected = list(columns)
     for c, rows in suspected.items():
         contract_name = spellings.get(header_key(names[c]))
         no_date = contract_name is not None and contract.columns[contract_name].type in ("date", "timestamp")
         texts: list | None = None
         for i in rows:
-            serial = serials.get((first_row + i, absolute[c]))
-            fix = excel_serials.correction(serial, columns[c][i].as_py()) if serial is not None else None
+            serial = serials[absolute[c]][skipped + i].as_py()
+            fix = excel_serials.correction(serial / timedelta(days=1), columns[c][i].as_py()) if serial is not None else None
             if fix is None:
                 continue
             if no_date:
@@ -836,20 +847,6 @@ class WorkbookParts:
                     yield row_number, column, element
                 elif event == "end" and tag == "row":
                     element.clear()
-
-    def number_values(self, sheet: str, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
-        """The stored value (`<v>` text) of the number cells among `wanted` (1-based row, 0-based column).
-        For a few cells: it parses the sheet (~1 s per 100k rows) up to the last row wanted."""
-        found: dict[tuple[int, int], str] = {}
-        last = max(row for row, _ in wanted)
-        for row_number, column, element in self.cells(sheet):
-            if row_number > last:
-                break
-            if (row_number, column) in wanted and element.get("t", "n") == "n":
-                value = next((child.text for child in element if workbooks.local_name(child.tag) == "v"), None)
-                if value:
-                    found[(row_number, column)] = value
-        return found
 
     def first_row(self, sheet: str) -> int:
         """1-based number of the first row with a cell holding a value (where fastexcel starts)."""

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
+import xlwt
 
 from agency_systems.disdik import SEKOLAH_HEADERS
 from ingestion.catalog import Column, DatasetEntry
@@ -439,3 +440,39 @@ def test_a_time_without_a_date_in_a_workbook_counting_from_1904(zones, sekolah, 
         f"{WHERE}, row 3, column 'tanggal_sk' (Tanggal SK): a time without a date: 08:30 "
         "(the cell holds only a time of day; type the date)",
     ]
+
+
+def test_times_and_29_february_1900_in_an_xls_workbook(zones, sekolah, sekolah_rows) -> None:
+    # The old binary format: fastexcel reads its date cells as it reads an xlsx workbook's.
+    entry = with_changes(_with_dates(sekolah), source={"format": "xls", "pattern": "sekolah*.xls"})
+    cells = [
+        [(59, "yyyy-mm-dd"), (None, ""), (HALF_PAST_EIGHT, "hh:mm")],  # row 2: 1900-02-28, and a time in text
+        [(HALF_PAST_EIGHT, "hh:mm"), (None, ""), (None, "")],  # row 3: a time in a date column
+        [(60, "yyyy-mm-dd"), (None, ""), ("1899-12-31 08:30:00", "")],  # row 4: a day that never was
+    ]
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("Daftar Sekolah")
+    for column, header in enumerate([*SEKOLAH_HEADERS.values(), "Tanggal SK", "Diperbarui", "Jam Buka"]):
+        sheet.write(0, column, header)
+    for number, (row, dated) in enumerate(zip(sekolah_rows[:3], cells, strict=True), start=1):
+        for column, key in enumerate(SEKOLAH_HEADERS):
+            sheet.write(number, column, row.get(key, 2019))
+        for offset, (value, number_format) in enumerate(dated):
+            if value is not None:
+                sheet.write(number, len(SEKOLAH_HEADERS) + offset, value, xlwt.easyxf(num_format_str=number_format or "General"))
+    path = zones.drop("disdik") / "sekolah_2019.xls"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(str(path))
+    age(path)
+    [manifest] = extract_load(entry, zones)
+    data, quarantine = _tables(zones, entry, manifest)
+    where = "drop/disdik/sekolah_2019.xls, sheet 'Daftar Sekolah'"
+    assert [str(day) for day in data.column("tanggal_sk").to_pylist()] == ["1900-02-28"]
+    assert data.column("jam_buka").to_pylist() == ["08:30"]
+    assert quarantine.column("_reason").to_pylist() == [
+        f"{where}, row 3, column 'tanggal_sk' (Tanggal SK): a time without a date: 08:30 "
+        "(the cell holds only a time of day; type the date)",
+        f"{where}, row 4, column 'tanggal_sk' (Tanggal SK): '1900-02-29' is a day that never was "
+        "(Excel's 1900 leap-year error); type the date again",
+    ]
+    assert quarantine.column("jam_buka").to_pylist() == [None, "1899-12-31 08:30:00"]
