@@ -26,7 +26,10 @@ final as (
         umur_bulan,
 
         ---------- booleans
-        is_wilayah_unmapped
+        is_wilayah_unmapped,
+
+        ---------- meta
+        _dibangun_pada
     from penduduk
 )
 

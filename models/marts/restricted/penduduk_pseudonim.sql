@@ -37,7 +37,10 @@ final as (
         is_wilayah_unmapped,
 
         ---------- timestamps
-        diubah_pada
+        diubah_pada,
+
+        ---------- meta
+        _dibangun_pada
     from penduduk
 )
 
