@@ -190,6 +190,10 @@ def test_unique_in_build_checks_the_residents_the_incremental_build_wrote(built:
         assert all(len(rows) <= 1 and all(count == 2 for _, count in rows) for rows in found.values()), found
         return [name for name, rows in found.items() if rows]
 
+    # The full build the incremental one extends wrote every row: it checked them all, as `unique` does.
+    full_dir = built["build_dir"].parent / built["build"]["based_on"]
+    full_sql = {name: _compiled_test({"build_dir": full_dir}, name) for name in models + views}
+    assert all("written" not in sql and "group by kunci" in sql for sql in full_sql.values()), full_sql
     with duckdb.connect(str(database)) as con:
         assert failing(con, models + views) == []
         for table in ("staging.stg_disdukcapil__penduduk", "intermediate.int_penduduk_wilayah_mapped"):
