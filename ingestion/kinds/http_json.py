@@ -15,8 +15,16 @@ Resume state (`cursor_after`, a JSON object kept in the manifest):
 `incremental_param=<high_water>` when the catalog declares one. A run that resumes and finds
 nothing more has finished too, and a fresh run starts at once.
 
-Stop conditions: an empty page (any style); a short page (fewer than `page_size` records, styles
-page and offset); no next token (cursor: missing, null or ""), no `rel="next"` Link (link).
+Stop conditions: an empty page (any style); a short page (styles page and offset, see below); no next
+token (cursor: missing, null or ""), no `rel="next"` Link (link).
+
+A short page (fewer records than `page_size`) ends the run, except the first page a run requests: a
+server that caps the page size without a word (Spring's 2000, DRF's `max_page_size`) answers every page
+short, so after a short first page the next one is requested too. Empty (or a 404, or the first page
+again: a server that does not page), the list is complete; otherwise the first page's size is the
+server's, a warning says so, and paging goes on until a page shorter than that (offset: each page
+starts after the records received). The probe costs one request only when the first page is short:
+a list of one page. Runs of full pages request nothing more than before.
 
 Pagination loops are errors naming the page and the repeated value:
 - cursor: a token already returned by an earlier page of the run;
@@ -51,7 +59,7 @@ import pyarrow as pa
 
 from ingestion.catalog import DatasetEntry, HttpJsonSource
 from ingestion.errors import IngestionError
-from ingestion.http_client import HttpClient, JsonResponse, client_for_connection, json_text
+from ingestion.http_client import HttpClient, HttpError, JsonResponse, client_for_connection, json_text
 from ingestion.kinds import Delivery, LedgerView, Pending
 from ingestion.zones import Zones
 
@@ -108,16 +116,41 @@ class Pager:
     seen_tokens: dict[str, int] = field(default_factory=dict)  # cursor token -> page that returned it
     seen_urls: dict[str, int] = field(default_factory=dict)  # Link URL -> page requested with it
     previous: Page | None = None
+    # Styles page and offset: the records per page the server is seen to send when it caps `page_size`
+    # (None: not seen, `page_size` is taken at its word), and the page requested to find out.
+    effective_size: int | None = None
+    probe: dict | None = None
 
     def pages(self, start: dict, first_number: int) -> Iterator[Page]:
         """Pages from `start` on (a position, {} for the first page) until a stop condition."""
         position: dict | None = start
         number = first_number
         while position is not None:
-            page = self._fetch(position, number)
+            try:
+                page = self._fetch(position, number)
+            except HttpError as exc:
+                # A page past the end may be a 404 (Django REST Framework's "Invalid page"): only the probe's is.
+                if exc.status == 404 and position is self.probe:
+                    log.info("%s: page %d is past the end (HTTP 404): end of the list", exc.url, number)
+                    return
+                raise
             if not page.records:
                 log.info("%s: %s is empty: end of the list", self.client.masked_url(self._url(position)), page.where())
                 return
+            if position is self.probe and self.previous is not None:
+                if page.sha256 == self.previous.sha256:
+                    # The server does not page at all (or ignores the page parameter): its one answer is the list.
+                    log.info("%s: %s repeats the short first page: the server does not page; end of the list",
+                             self.client.masked_url(self._url(position)), page.where())
+                    return
+                self.effective_size = len(self.previous.records)
+                log.warning(
+                    "%s: the server sends %d records per page, not the %d asked for (page_size): paging on at %d; "
+                    "set page_size to %d to save a request per run",
+                    self.client.masked_url(self.client.url_for(self.source.path)), self.effective_size,
+                    self.source.pagination.page_size, self.effective_size, self.effective_size,
+                )
+                page.next = self._next_position(page, None)
             self._check_loop(page)
             yield page
             self.previous = page
@@ -167,13 +200,21 @@ class Pager:
         page.next = self._next_position(page, response)
         return page
 
-    def _next_position(self, page: Page, response: JsonResponse) -> dict | None:
+    def _next_position(self, page: Page, response: JsonResponse | None) -> dict | None:
         pagination = self.source.pagination
-        count = len(page.records)
-        if pagination.style == "page":
-            return None if count < pagination.page_size else {"page": page.position["page"] + 1}
-        if pagination.style == "offset":
-            return None if count < pagination.page_size else {"offset": page.position["offset"] + count}
+        if pagination.style in ("page", "offset"):
+            following = ({"page": page.position["page"] + 1} if pagination.style == "page"
+                         else {"offset": page.position["offset"] + len(page.records)})
+            if len(page.records) >= (self.effective_size or pagination.page_size):
+                return following
+            if self.effective_size is None and self.previous is None:
+                # A short first page is either the whole list or a server capping page_size below what was
+                # asked (Spring's 2000, DRF's max_page_size): one more request tells them apart. Only the
+                # first page of a pager probes, so a run of full pages pays nothing more.
+                self.probe = following
+                return following
+            return None
+        assert response is not None  # only the page and offset styles are re-asked without one
         if pagination.style == "cursor":
             token = value_at(response.data, pagination.cursor_path)
             if token is None or token == "" or isinstance(token, (dict, list)):

@@ -145,11 +145,14 @@ def _handler_for(api: JsonApi) -> type[BaseHTTPRequestHandler]:
 # --- Healthy answers --------------------------------------------------------------------------------
 
 def paged_records(records: list[dict], *, style: str, page_size_param: str = "limit", records_key: str = "data",
-                  cursor_path: tuple[str, ...] = ("next_cursor",), default_size: int = 10) -> Responder:
-    """A responder paginating `records` in one style: none, page, offset, cursor or link."""
+                  cursor_path: tuple[str, ...] = ("next_cursor",), default_size: int = 10,
+                  max_size: int | None = None) -> Responder:
+    """A responder paginating `records` in one style: none, page, offset, cursor or link. `max_size` caps the
+    page size asked for without a word, as Spring (2000) and DRF's `max_page_size` do."""
 
     def respond(request: Request) -> Reply:
         size = int(request.query.get(page_size_param, default_size))
+        size = min(size, max_size) if max_size else size
         if style == "none":
             return Reply(body={records_key: records} if records_key else records)
         if style == "page":

@@ -294,6 +294,63 @@ def test_link_pointing_back_is_a_loop(api, connection, timing, ledger, tmp_path)
         run(ledger, make_entry(tmp_path, source(pagination={"style": "link"})))
 
 
+@pytest.mark.parametrize("style", ["page", "offset"])
+def test_server_capping_page_size_loses_no_record(style, api, connection, timing, ledger, tmp_path, caplog):
+    """page_size 10, the server sends 4 a page without saying so: every record, and a warning naming the size."""
+    records = pegawai(23)
+    api.route(PATH, paged_records(records, style=style, default_size=10, max_size=4))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": style, "page_size": 10})))
+    assert [row["nip"] for row in ledger.rows()] == [r["nip"] for r in records]
+    assert len(api.requests_to(PATH)) == 6  # 4+4+4+4+4+3: the short sixth page ends the run
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "/api/v1/pegawai" in warning and "sends 4 records per page, not the 10 asked for" in warning
+
+
+def test_capped_server_resumes_at_the_committed_page(api, connection, timing, ledger, tmp_path):
+    records = pegawai(23)
+    healthy = paged_records(records, style="page", default_size=10, max_size=4)
+    down = {"on": True}
+
+    def dies_after_page_3(request: Request) -> Reply:
+        return Reply(503) if down["on"] and int(request.query["page"]) >= 4 else healthy(request)
+
+    api.route(PATH, dies_after_page_3)
+    entry = make_entry(tmp_path, source(pagination={"style": "page", "page_size": 10}, pages_per_batch=1))
+    timing.crash_on_sleep = True
+    with pytest.raises(Crash):
+        run(ledger, entry)
+    down["on"], timing.crash_on_sleep = False, False
+    run(ledger, entry)
+    assert [row["nip"] for row in ledger.rows()] == [r["nip"] for r in records]
+    assert ledger.cursor_before["resume"] is None
+
+
+@pytest.mark.parametrize("style", ["page", "offset"])
+def test_short_first_page_costs_one_request_more_and_full_pages_none(style, api, connection, timing, ledger, tmp_path):
+    api.route(PATH, paged_records(pegawai(3), style=style, default_size=5))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": style, "page_size": 5})))
+    assert len(ledger.rows()) == 3 and len(api.requests_to(PATH)) == 2  # the second, empty, tells "all" from "capped"
+
+    api.route(PATH, paged_records(pegawai(13), style=style, default_size=5))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": style, "page_size": 5}), name="pegawai_baru"))
+    assert len(api.requests_to(PATH)) == 2 + 3  # 5+5+3: the short last page ends the run, as before
+
+
+def test_page_past_the_end_answered_404_ends_a_short_list(api, connection, timing, ledger, tmp_path):
+    """Django REST Framework answers a page past the last with 404 'Invalid page'."""
+    healthy = paged_records(pegawai(3), style="page", default_size=5)
+    api.route(PATH, lambda request: Reply(404, body={"detail": "Invalid page."}) if request.query["page"] != "1"
+              else healthy(request))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": "page", "page_size": 5})))
+    assert len(ledger.rows()) == 3
+
+
+def test_server_that_does_not_page_a_short_list_is_no_loop(api, connection, timing, ledger, tmp_path):
+    api.route(PATH, lambda request: Reply(body={"data": pegawai(3)}))
+    run(ledger, make_entry(tmp_path, source(pagination={"style": "page", "page_size": 5})))
+    assert len(ledger.rows()) == 3 and len(api.requests_to(PATH)) == 2
+
+
 def test_pages_per_batch_commits_in_order_with_resume_points(api, connection, timing, ledger, tmp_path):
     api.route(PATH, paged_records(pegawai(23), style="page", default_size=5))
     entry = make_entry(tmp_path, source(pagination={"style": "page", "page_size": 5}, pages_per_batch=2))
