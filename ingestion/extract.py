@@ -19,7 +19,7 @@ from ingestion.catalog import DatasetEntry
 from ingestion.errors import RejectedFile
 from ingestion.kinds import kind_module, served_kind
 from ingestion.landing import QUARANTINE_FILE, clean_stale_tmp, land_delivery
-from ingestion.ledger import batch_dir, dataset_dir, ledger_view, record_rejection
+from ingestion.ledger import batch_dir, dataset_dir, ledger_view, record_rejection, record_run_end
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ def extract_load(entry: DatasetEntry, zones: Zones) -> list[dict]:
             if manifest is not None:
                 _log_batch(zones, entry, manifest)
                 manifests.append(manifest)
+        # The kind finished: a run whose last batch was full (the page after it empty) ended with it.
+        record_run_end(zones, entry)
     if refused:
         raise RejectedFile("\n".join(refused), batches=manifests)
     return manifests

@@ -55,7 +55,7 @@ from ingestion.contract import (
 from ingestion.durable import TMP_PREFIX, fsync_dir, fsync_file, sha256_file
 from ingestion.errors import RejectedFile
 from ingestion.kinds import Delivery, LedgerView, Pending
-from ingestion.ledger import MANIFEST, REJECTED_DIR, batch_dir, committed_batches, dataset_dir, source_sha256
+from ingestion.ledger import MANIFEST, REJECTED_DIR, batch_dir, committed_batches, dataset_dir, run_of, source_sha256
 from ingestion.zones import Zones
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,21 @@ def new_batch_id(sha256: str, now: dt.datetime) -> str:
     return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%S%f}Z-{sha256[:8]}"
 
 
+def _batch_of_run(entry: DatasetEntry, pending: Pending, ledger: LedgerView, fresh_id: str) -> tuple[str, dict]:
+    """The batch id and the manifest's `run` (`ingestion.ledger`, "Runs"): part 1 is a batch like any other;
+    part n continues the run of the latest batch when that is part n-1 and not the last."""
+    if pending.run_part > 1:
+        previous = run_of(ledger.latest) if ledger.latest is not None else None
+        if previous is not None and previous["part"] == pending.run_part - 1 and not previous["last"]:
+            run = {"id": previous["id"], "part": pending.run_part, "last": pending.run_last}
+            return f"{previous['id']}.{pending.run_part:04d}", run
+        # Part n-1 was refused (or brought nothing new): this run is never complete. Only a snapshot minds.
+        if entry.spec.cursor is None:
+            log.warning("%s: %s is part %d of a run whose part %d is not the latest batch; the run stays incomplete",
+                        entry.id, pending.source.get("label", "the batch"), pending.run_part, pending.run_part - 1)
+    return fresh_id, {"id": fresh_id, "part": pending.run_part, "last": pending.run_last}
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -161,7 +176,7 @@ def land_delivery(
     loaded_at = dt.datetime.now(dt.UTC)
     incremental = entry.spec.cursor is not None
     cursor_before = ledger.cursor_before if incremental or pending.cursor_after is not None else None
-    batch_id = new_batch_id(source_sha256(pending.source, cursor_before), loaded_at)
+    batch_id, run = _batch_of_run(entry, pending, ledger, new_batch_id(source_sha256(pending.source, cursor_before), loaded_at))
     tmp = dataset_dir(zones, entry) / f"{TMP_PREFIX}{batch_id}"
     tmp.mkdir(parents=True)
     try:
@@ -206,6 +221,7 @@ def land_delivery(
         "batch_id": batch_id,
         "dataset": entry.id,
         "source": {**pending.source, "sheet": delivery.sheet},
+        "run": run,
         "cursor_before": _json_value(cursor_before) if incremental or pending.cursor_after is not None else None,
         "cursor_after": _json_value(landed.cursor_after) if incremental or pending.cursor_after is not None else None,
         "rows_in": landed.rows_in,

@@ -545,9 +545,9 @@ def _sql_string(value: str) -> str:
 
 
 def validate_parquet(
-    path: Path, suite_path: Path, *, engine: str = "duckdb", previous_rows: int | None = None
+    path: Path | list[Path], suite_path: Path, *, engine: str = "duckdb", previous_rows: int | None = None
 ) -> ValidationReport:
-    """Validate a Parquet file against a suite file.
+    """Validate a Parquet file (or several read as one table: the batches of one run) against a suite file.
 
     `engine="duckdb"` (the default): GX runs every expectation as SQL through its SQLAlchemy engine on an
     in-memory DuckDB database reading the file (duckdb-engine, made to work by `publication.gx_duckdb`),
@@ -556,15 +556,18 @@ def validate_parquet(
     """
     import pyarrow.parquet as pq
 
-    path = Path(path)
+    paths = [Path(one) for one in path] if isinstance(path, list) else [Path(path)]
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r} (known: {', '.join(ENGINES)})")
     if engine == "pandas":
-        return validate_table(pq.read_table(path), suite_path, previous_rows=previous_rows)
+        import pyarrow as pa
+
+        table = pa.concat_tables([pq.read_table(one) for one in paths], promote_options="default")
+        return validate_table(table, suite_path, previous_rows=previous_rows)
 
     started = datetime.now(UTC)
     suite = load_suite(suite_path)
-    rows = pq.read_metadata(path).num_rows
+    rows = sum(pq.read_metadata(one).num_rows for one in paths)
     gx, gxe, context = _gx_context()
     from publication import gx_duckdb
 
@@ -574,7 +577,8 @@ def validate_parquet(
     source = context.data_sources.add_sql(
         "parquet", connection_string="duckdb:///:memory:", create_temp_table=False
     )
-    query = f"select * from read_parquet({_sql_string(str(path.resolve()))})"
+    files = ", ".join(_sql_string(str(one.resolve())) for one in paths)
+    query = f"select * from read_parquet([{files}], union_by_name = true)"
     batch = source.add_query_asset(suite.name, query=query).add_batch_definition_whole_table("whole").get_batch()
     try:
         outcomes = _run_suite(suite, context, gx, gxe, batch, rows=rows, previous_rows=previous_rows)

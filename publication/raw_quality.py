@@ -12,6 +12,11 @@ GX runs the suite as SQL on DuckDB over the batch's data.parquet (`publication.q
 so a 10M-row batch is never loaded into pandas. A batch whose suite fails keeps its place in the ledger
 (its source is never loaded again) but `ingestion.ledger.buildable_batches` leaves it out of warehouse
 builds. A dataset without a raw suite passes with a logged warning.
+
+A snapshot delivered as a run of several batches (`ingestion.ledger`, "Runs") is judged as the whole
+list it is: the run's final batch is validated over every batch of the run, and its verdict stands for
+the run (a failed one keeps the whole run out of builds); the batches before it are recorded as passed,
+"judged with the run". `row_count_vs_previous` compares the run's rows with the previous run's.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from pathlib import Path
 
 from ingestion.catalog import DatasetEntry
 from ingestion.durable import write_file_atomic
-from ingestion.ledger import batch_dir, committed_batches, validation_path, validation_record
+from ingestion.ledger import (
+    batch_dir,
+    committed_batches,
+    complete_runs,
+    run_ends,
+    run_of,
+    validation_path,
+    validation_record,
+)
 from ingestion.zones import Zones
 from publication.quality import EXPECTATIONS_DIR, ValidationReport, validate_parquet
 
@@ -76,15 +89,43 @@ def raw_suite_path(entry: DatasetEntry, expectations_dir: Path | None = None) ->
 
 
 def _previous_rows(zones: Zones, entry: DatasetEntry, batch_id: str) -> int | None:
-    """Rows of the newest earlier batch that did not fail its suite, for `row_count_vs_previous`."""
-    for manifest in reversed(committed_batches(zones, entry)):
+    """Rows of the newest earlier batch that did not fail its suite, for `row_count_vs_previous`; for a
+    snapshot dataset, of the newest earlier complete run none of whose batches failed."""
+    manifests = committed_batches(zones, entry)
+    if entry.spec.cursor is None:
+        run_id = next((run_of(m)["id"] for m in manifests if m["batch_id"] == batch_id), batch_id)
+        for run in reversed(complete_runs(manifests, run_ends(zones, entry))):
+            if run_of(run[0])["id"] >= run_id or any(_failed(zones, entry, m["batch_id"]) for m in run):
+                continue
+            return sum(int(m["rows_loaded"]) for m in run)
+        return None
+    for manifest in reversed(manifests):
         if manifest["batch_id"] >= batch_id:
             continue
-        record = validation_record(zones, entry, manifest["batch_id"])
-        if record is not None and not record.get("success", False):
+        if _failed(zones, entry, manifest["batch_id"]):
             continue
         return int(manifest["rows_loaded"])
     return None
+
+
+def _failed(zones: Zones, entry: DatasetEntry, batch_id: str) -> bool:
+    record = validation_record(zones, entry, batch_id)
+    return record is not None and not record.get("success", False)
+
+
+def _judged_files(zones: Zones, entry: DatasetEntry, manifest: dict) -> list[Path] | None:
+    """The data.parquet files a batch's suite runs over: its own; for a snapshot run of several batches,
+    every batch of the run when this is its final batch, None (judged with the run) otherwise."""
+    own = [batch_dir(zones, entry, manifest["batch_id"]) / DATA_FILE]
+    run = run_of(manifest)
+    if entry.spec.cursor is not None or (run["part"] == 1 and run["last"]):
+        return own
+    for batches in complete_runs(committed_batches(zones, entry), run_ends(zones, entry)):
+        if run_of(batches[0])["id"] == run["id"]:
+            if batches[-1]["batch_id"] != manifest["batch_id"]:
+                return None
+            return [batch_dir(zones, entry, m["batch_id"]) / DATA_FILE for m in batches]
+    return None  # the run is not complete: not built from, judged once its final batch is committed
 
 
 def _write_record(path: Path, record: dict) -> None:
@@ -110,7 +151,12 @@ def validate_batch(
                              "note": f"no raw suite expectations/raw/{suite_path.name}: passed unchecked"})
         return BatchValidation(entry.id, batch_id, True, record_path=path)
 
-    data = batch_dir(zones, entry, batch_id) / DATA_FILE
+    data = _judged_files(zones, entry, manifest)
+    if data is None:
+        _write_record(path, {"dataset": entry.id, "batch_id": batch_id, "success": True,
+                             "suite_file": f"expectations/raw/{suite_path.name}",
+                             "note": f"part {run_of(manifest)['part']} of run {run_of(manifest)['id']}: judged with the run"})
+        return BatchValidation(entry.id, batch_id, True, record_path=path)
     report = validate_parquet(data, suite_path, previous_rows=_previous_rows(zones, entry, batch_id))
     failures = [outcome.describe() for outcome in report.failures()]
     record = {

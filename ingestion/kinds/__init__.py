@@ -44,6 +44,11 @@ class LedgerView:
     is_known: Callable[[str], bool]  # sha256 -> already committed or rejected
     cursor_before: object | None = None  # `cursor_after` of the latest committed batch (None: first run)
     latest: dict | None = None  # the latest committed batch's manifest
+    # sha256 -> rejected, or the whole of the latest complete run (a snapshot that has not changed since)
+    is_current_snapshot: Callable[[str], bool] = lambda sha256: False  # noqa: ARG005 (the interface)
+    # The latest batch's run has ended (it said so, or the kind finished after it): its resume point, if
+    # any, is past the end of that run, not a place to go on from.
+    run_ended: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ class Pending:
     source: dict  # kind, identity, sha256 where it has one
     read: Callable[[], Delivery]  # raises RejectedFile when the delivery is refused as a whole
     cursor_after: object | None = None  # resume point the kind knows; else max(<cursor column>) of the loaded rows
+    # A run of the source may take several batches (pages of an API, 100,000-row slices of a CKAN resource):
+    # this batch is part `run_part` (1-based) of its run, and `run_last` says it completes the run. A snapshot
+    # is the batches of one complete run read together (`ingestion.ledger`, "Runs").
+    run_part: int = 1
+    run_last: bool = True
 
     @property
     def sha256(self) -> str | None:

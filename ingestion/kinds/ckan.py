@@ -11,9 +11,11 @@
    rows are one `Pending` whose `cursor_after` says where the next page starts, so a crash resumes at
    the first uncommitted page of the same resource version:
 
-       {"identity": "<portal>|<package>|<resource id>|<modified>", "offset": <next offset> | null}
+       {"identity": "<portal>|<package>|<resource id>|<modified>", "offset": <next offset> | null,
+        "part": <batches of this resource version so far>}
 
-   (`offset` null: the whole resource version is loaded).
+   (`offset` null: the whole resource version is loaded). The batches of one resource version are one
+   run (`ingestion.ledger`, "Runs"): the warehouse reads them together, once all are committed.
 
 Records are delivered as text in the order of the DataStore field list: "text" fields stay text
 (kode "0101" keeps its leading zero), numbers keep their JSON text. CKAN's own `_id` and
@@ -126,20 +128,21 @@ def pending_sources(entry: DatasetEntry, zones: Zones, ledger: LedgerView) -> It
         modified = resource.get("last_modified") or resource.get("metadata_modified") or package.get("metadata_modified")
         identity = f"{portal}|{package.get('name', source.package)}|{resource['id']}|{modified}"
         before = ledger.cursor_before if isinstance(ledger.cursor_before, dict) else {}
-        offset = 0
+        offset, part = 0, 0
         if before.get("identity") == identity:
-            if before.get("offset") is None:
+            if before.get("offset") is None or ledger.run_ended:
                 log.info("%s: resource %s unchanged since the last batch (modified %s); nothing new",
                          entry.id, resource["id"], modified)
                 return
-            offset = int(before["offset"])
+            offset, part = int(before["offset"]), int(before.get("part") or 0)
             log.info("%s: resuming resource %s at offset %d", entry.id, resource["id"], offset)
         label = f"ckan {source.connection}: {package.get('name', source.package)}/{resource.get('name') or resource['id']}"
-        yield from _batches(entry, client, ledger, resource["id"], identity, offset, label)
+        yield from _batches(entry, client, ledger, resource["id"], identity, offset, part, label)
 
 
 def _batches(
-    entry: DatasetEntry, client: HttpClient, ledger: LedgerView, resource_id: str, identity: str, offset: int, label: str,
+    entry: DatasetEntry, client: HttpClient, ledger: LedgerView, resource_id: str, identity: str, offset: int, part: int,
+    label: str,
 ) -> Iterator[Pending]:
     source = _source(entry)
     fields: list[str] | None = None
@@ -163,7 +166,9 @@ def _batches(
         total = _total(result)
         done = not records or (total is not None and offset >= total)
         if rows and (done or len(rows) >= ROWS_PER_BATCH):
-            pending = _pending(entry, ledger, fields or [], rows, batch_start, identity, None if done else offset, label)
+            part += 1
+            pending = _pending(entry, ledger, fields or [], rows, batch_start, identity, None if done else offset, label,
+                               part)
             if pending is not None:
                 yield pending
             rows, batch_start = [], offset
@@ -181,7 +186,7 @@ def _total(result: dict) -> int | None:
 
 def _pending(
     entry: DatasetEntry, ledger: LedgerView, fields: list[str], rows: list[dict], first_offset: int, identity: str,
-    next_offset: int | None, label: str,
+    next_offset: int | None, label: str, part: int,
 ) -> Pending | None:
     sha256 = hashlib.sha256(f"{identity}|{first_offset}".encode()).hexdigest()
     if ledger.is_known(sha256):
@@ -192,8 +197,9 @@ def _pending(
         "kind": "ckan", "label": label, "portal": portal, "package": package, "resource_id": resource_id, "modified": modified,
         "offset": first_offset, "records": len(rows), "sha256": sha256,
     }
-    cursor_after = {"identity": identity, "offset": next_offset}
-    return Pending(info, read=partial(read_rows, fields, rows, first_offset, label), cursor_after=cursor_after)
+    cursor_after = {"identity": identity, "offset": next_offset, "part": part}
+    return Pending(info, read=partial(read_rows, fields, rows, first_offset, label), cursor_after=cursor_after,
+                   run_part=part, run_last=next_offset is None)
 
 
 def read_rows(fields: list[str], rows: list[dict], first_offset: int, label: str) -> Delivery:

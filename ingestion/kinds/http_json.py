@@ -9,7 +9,8 @@ Resume state (`cursor_after`, a JSON object kept in the manifest):
     {"resume": {"page": 7} | {"offset": 600} | {"cursor": "<token>"} | {"url": "<Link next>"} | null,
      "since": "<the incremental value this run sends>" | null,
      "high_water": "<max(cursor column) loaded so far>" | null,
-     "records": <records delivered by this run so far>, "pages": <pages read by this run so far>}
+     "records": <records delivered by this run so far>, "pages": <pages read by this run so far>,
+     "batches": <batches delivered by this run so far>}
 
 `resume` null means the run finished: the next run starts at the first page again, sending
 `incremental_param=<high_water>` when the catalog declares one. A run that resumes and finds
@@ -93,17 +94,19 @@ class RunState:
     high_water: str | None = None
     records: int = 0
     pages: int = 0
+    batches: int = 0
 
     @classmethod
     def from_cursor(cls, cursor: object) -> RunState:
         if not isinstance(cursor, dict):
             # None (first run) or a value from another kind/version: take it as a high-water mark only.
             return cls(high_water=None if cursor is None else str(cursor))
-        return cls(**{k: cursor.get(k, getattr(cls(), k)) for k in ("resume", "since", "high_water", "records", "pages")})
+        keys = ("resume", "since", "high_water", "records", "pages", "batches")
+        return cls(**{k: cursor.get(k, getattr(cls(), k)) for k in keys})
 
     def as_cursor(self) -> dict:
         return {"resume": self.resume, "since": self.since, "high_water": self.high_water,
-                "records": self.records, "pages": self.pages}
+                "records": self.records, "pages": self.pages, "batches": self.batches}
 
 
 @dataclass
@@ -401,7 +404,9 @@ def pending_sources(entry: DatasetEntry, zones: Zones, ledger: LedgerView) -> It
         backoff_cap_seconds=source.backoff_cap_seconds,
     )
     with client:
-        if state.resume is not None:
+        if state.resume is not None and ledger.run_ended:
+            log.info("%s: the last run ended after its batch ending at page %d; a new run starts", entry.id, state.pages)
+        elif state.resume is not None:
             log.info("%s: resuming an unfinished run at %s (page %d of the run)", entry.id, state.resume, state.pages + 1)
             delivered = yield from _run(entry, client, ledger, state)
             if delivered:
@@ -416,20 +421,22 @@ def _run(entry: DatasetEntry, client: HttpClient, ledger: LedgerView, state: Run
     source = _source(entry)
     pager = Pager(client, source, state.since)
     start = state.resume if state.resume is not None else pager.first_position()
-    run_id = uuid.uuid4().hex[:12]
     delivered = 0
     batch = PageBatch()
     for page in pager.pages(start, state.pages + 1):
         batch.pages.append(page)
-        if len(batch.pages) == source.pages_per_batch or page.next is None:
+        # A batch ends with its last page, unless that is a short first page: the page after it (`Pager.probe`)
+        # says whether the run ends there, and a batch committed before would resume at a probe.
+        if (len(batch.pages) >= source.pages_per_batch and page.next is not pager.probe) or page.next is None:
             state = _advance(entry, state, batch)
             delivered += batch.records
-            yield from _pending(entry, client, ledger, batch, state, run_id)
+            # A full batch may still end the run (the next page is empty): extract_load then closes the run.
+            yield from _pending(entry, client, ledger, batch, state, last=page.next is None)
             batch = PageBatch()
     if batch.pages:  # the pages after the last full batch, ended by an empty page
         state = _advance(entry, state, batch, finished=True)
         delivered += batch.records
-        yield from _pending(entry, client, ledger, batch, state, run_id)
+        yield from _pending(entry, client, ledger, batch, state, last=True)
     return delivered
 
 
@@ -448,6 +455,7 @@ def _advance(entry: DatasetEntry, state: RunState, batch: PageBatch, *, finished
         high_water=None if high_water is None else str(high_water),
         records=state.records + batch.records,
         pages=state.pages + len(batch.pages),
+        batches=state.batches + 1,
     )
 
 
@@ -465,7 +473,7 @@ def _may_raise_high_water(value: object, column_type: str) -> bool:
 
 
 def _pending(
-    entry: DatasetEntry, client: HttpClient, ledger: LedgerView, batch: PageBatch, state: RunState, run_id: str,
+    entry: DatasetEntry, client: HttpClient, ledger: LedgerView, batch: PageBatch, state: RunState, *, last: bool,
 ) -> Iterator[Pending]:
     source = _source(entry)
     first_row = state.records - batch.records + 1
@@ -477,7 +485,13 @@ def _pending(
     sha256 = digest.hexdigest()
     pages = f"{batch.pages[0].number}-{batch.pages[-1].number}"
     label = f"http_json {source.connection}: {source.path}, pages {pages} (records {first_row}-{state.records})"
-    if ledger.is_known(sha256):
+    if entry.spec.cursor is not None:
+        known = ledger.is_known(sha256)
+    else:
+        # A snapshot is compared with the latest one only: a list that changes back (A, B, then A) is new
+        # again. A run of several batches is always loaded: its first batch cannot tell the run unchanged.
+        known = state.batches == 1 and last and ledger.is_current_snapshot(sha256)
+    if known:
         log.info("%s: pages %s: the same records were already loaded (sha256 %s); skipped", entry.id, pages, sha256[:8])
         return
     info = {
@@ -485,13 +499,13 @@ def _pending(
         "label": label,
         "url": url,
         "since": state.since,
-        "run": run_id,
         "pages": pages,
         "first_position": {k: client.masked_url(v) if k == "url" else v for k, v in batch.pages[0].position.items()},
         "records": batch.records,
         "sha256": sha256,
     }
-    yield Pending(info, read=partial(read_batch, batch, label, first_row), cursor_after=state.as_cursor())
+    yield Pending(info, read=partial(read_batch, batch, label, first_row), cursor_after=state.as_cursor(),
+                  run_part=state.batches, run_last=last)
 
 
 def read_batch(batch: PageBatch, label: str, first_row: int) -> Delivery:

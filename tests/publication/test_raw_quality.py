@@ -207,6 +207,27 @@ def test_a_build_reads_only_batches_that_passed(zones: Zones, catalog: Catalog) 
     assert bad not in json.dumps(build)
 
 
+def test_a_snapshot_run_of_several_batches_is_judged_whole(zones: Zones, catalog: Catalog) -> None:
+    """The school list in three batches of one run: each alone is too short for the suite (250 to 1000 rows),
+    together they are the list; a later run cut in half fails as a run and keeps the whole run out."""
+    entry = catalog.dataset(SEKOLAH)
+    schools = sekolah_rows()
+    first = write_batch(zones, schools[:120], at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), run=(None, 1, False))
+    parts = [first, write_batch(zones, schools[120:240], run=(first, 2, False)),
+             write_batch(zones, schools[240:], run=(first, 3, True))]
+    verdicts = validate_new_batches(zones, entry, parts)
+    assert all(verdict.success for verdict in verdicts)
+    record = validation_record(zones, entry, parts[-1])
+    assert record is not None and record["rows"] == 323  # the final batch's verdict is over the whole run
+    assert "judged with the run" in validation_record(zones, entry, first)["note"]  # type: ignore[index]
+
+    cut = write_batch(zones, schools[:100], at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC), run=(None, 1, False))
+    cut_parts = [cut, write_batch(zones, schools[100:160], run=(cut, 2, True))]
+    with pytest.raises(RawSuiteFailed, match="row_count_vs_previous"):  # 160 rows against the run of 323
+        validate_new_batches(zones, entry, cut_parts)
+    assert [m["batch_id"] for m in buildable_batches(zones, entry)] == parts
+
+
 def test_the_ingest_dag_validates_before_it_emits_the_raw_asset(catalog: Catalog) -> None:
     spec = importlib.util.spec_from_file_location("satudata_dags_raw_quality", DAGS_FOLDER / "satudata.py")
     assert spec and spec.loader

@@ -52,13 +52,20 @@ def write_batch(
     dataset: str = "sekolah",
     at: datetime | None = None,
     source_name: str = "sekolah_2019.xlsx",
+    run: tuple[str | None, int, bool] | None = None,
 ) -> str:
-    """Commit one batch of `rows` for a dataset (tmp dir, then one rename); return its batch_id."""
+    """Commit one batch of `rows` for a dataset (tmp dir, then one rename); return its batch_id.
+
+    `run`: (run id, part, last) for a batch of a run of several; part 1 takes None as run id (its own
+    batch id is the run's), part n > 1 is committed as `<run id>.<n:04d>` (docs/architecture.md).
+    """
     rows = list(rows)
     at = at or datetime.now(UTC)
     content = json.dumps(rows, sort_keys=True).encode()
     source_sha = hashlib.sha256(content).hexdigest()
     batch_id = f"{at:%Y%m%dT%H%M%S%f}Z-{source_sha[:8]}"
+    if run is not None and run[1] > 1:
+        batch_id = f"{run[0]}.{run[1]:04d}"
     source_file = f"drop/{agency}/{source_name}"
 
     schema = pa.schema(
@@ -106,6 +113,8 @@ def write_batch(
         "finished_at": (at + timedelta(seconds=1)).isoformat(),
         "seconds": 1.0,
     }
+    if run is not None:
+        manifest["run"] = {"id": run[0] or batch_id, "part": run[1], "last": run[2]}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     tmp.rename(dataset_dir / f"batch={batch_id}")
     return batch_id

@@ -161,6 +161,28 @@ def test_a_new_batch_makes_one_new_build_and_swaps_current(
     assert not [sql for (sql,) in views if old["build_id"] in sql]
 
 
+def test_a_snapshot_run_of_several_batches_is_read_whole_once_complete(
+    first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 2020 list in two batches of one run (an API's pages): nothing of it is built before its last part,
+    then every school of both parts, none of the 2019 list."""
+    zones = _copy_root(first_build[0], tmp_path)
+    old = current_build(zones)
+    monkeypatch.setattr("warehouse.build.code_fingerprint", lambda: old["code_fingerprint"])
+    schools = sekolah_rows(tahun_data=2020)
+    run_id = write_batch(zones, schools[:200], run=(None, 1, False))
+    assert build_inputs(zones, catalog) == old["inputs"]  # part 1 alone is half a list: not built from
+    assert build_warehouse(zones, catalog) is None
+
+    second = write_batch(zones, schools[200:], run=(run_id, 2, True))
+
+    build = build_warehouse(zones, catalog)
+    assert build is not None and second == f"{run_id}.0002"
+    assert build["inputs"]["disdik__sekolah"][-2:] == [run_id, second]
+    rows = _mart(zones, build)
+    assert sum(row["jumlah_sekolah"] for row in rows) == 323 and {row["tahun"] for row in rows} == {2020}
+
+
 def test_a_code_change_makes_a_full_build(
     first_build: tuple[Zones, dict], catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,12 +1,15 @@
--- One row per puskesmas from the latest committed batch: the list is a snapshot dataset (no cursor),
--- so each batch is the whole list. Names and service notes stay as Dinkes typed them.
+-- One row per puskesmas from the latest complete run: the list is a snapshot dataset (no cursor), so
+-- each run (one batch, or several for a list of many pages) is the whole list. Names and service notes
+-- stay as Dinkes typed them.
 with
 
 source as (
     select raw_batches.*
     from {{ source('raw_dinkes', 'puskesmas') }} as raw_batches
-    where raw_batches._batch_id = (
-        select max(all_batches._batch_id) as latest_batch_id
+    -- The latest run: a snapshot may come in several batches (an API's pages, a CKAN resource over 100,000
+    -- rows), committed as <run id>.<part>; the build reads only complete runs (ingestion/ledger.py, "Runs").
+    where split_part(raw_batches._batch_id, '.', 1) = (
+        select max(split_part(all_batches._batch_id, '.', 1)) as latest_run_id
         from {{ source('raw_dinkes', 'puskesmas') }} as all_batches
     )
 ),

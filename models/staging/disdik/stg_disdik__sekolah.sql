@@ -1,12 +1,14 @@
--- One row per school from the latest committed batch: the school list is a snapshot dataset
--- (no cursor in the catalog), so each batch is the whole list and older batches are history.
+-- One row per school from the latest complete run: the school list is a snapshot dataset
+-- (no cursor in the catalog), so each run (one file: one batch) is the whole list and older runs are history.
 with
 
 source as (
     select raw_batches.*
     from {{ source('raw_disdik', 'sekolah') }} as raw_batches
-    where raw_batches._batch_id = (
-        select max(all_batches._batch_id) as latest_batch_id
+    -- The latest run: a snapshot may come in several batches (an API's pages, a CKAN resource over 100,000
+    -- rows), committed as <run id>.<part>; the build reads only complete runs (ingestion/ledger.py, "Runs").
+    where split_part(raw_batches._batch_id, '.', 1) = (
+        select max(split_part(all_batches._batch_id, '.', 1)) as latest_run_id
         from {{ source('raw_disdik', 'sekolah') }} as all_batches
     )
 ),

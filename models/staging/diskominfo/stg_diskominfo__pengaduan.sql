@@ -1,5 +1,5 @@
 -- One row per complaint ticket, as the latest SP4N-LAPOR! export shows it. The export is a snapshot
--- (the whole list each time; catalog: no cursor), so only the latest committed batch is read, and a
+-- (the whole list each time; catalog: no cursor), so only the latest run (its batches) is read, and a
 -- ticket's late status update arrives simply as a newer export. Within one export a ticket can come
 -- once per status it had (the export joins the status history): the newest updated_at wins.
 -- Privacy: the reporter's NIK becomes its keyed pseudonym and the name is not selected at all. The
@@ -10,8 +10,10 @@ with
 source as (
     select raw_batches.*
     from {{ source('raw_diskominfo', 'pengaduan') }} as raw_batches
-    where raw_batches._batch_id = (
-        select max(all_batches._batch_id) as latest_batch_id
+    -- The latest run: a snapshot may come in several batches (an API's pages, a CKAN resource over 100,000
+    -- rows), committed as <run id>.<part>; the build reads only complete runs (ingestion/ledger.py, "Runs").
+    where split_part(raw_batches._batch_id, '.', 1) = (
+        select max(split_part(all_batches._batch_id, '.', 1)) as latest_run_id
         from {{ source('raw_diskominfo', 'pengaduan') }} as all_batches
     )
 ),

@@ -74,6 +74,16 @@ class CommittingLedger:
     def is_known(self, sha256: str) -> bool:
         return any(batch["source"]["sha256"] == sha256 for batch in self.batches)
 
+    def is_current_snapshot(self, sha256: str) -> bool:
+        """The latest batch is a run of its own with this content (the real ledger: the latest complete run)."""
+        latest = self.latest
+        return latest is not None and latest["run"] == (1, True) and latest["source"]["sha256"] == sha256
+
+    @property
+    def run_ended(self) -> bool:
+        """The latest batch said it ends its run (the real ledger also knows runs extract_load closed)."""
+        return self.latest is None or self.latest["run"][1]
+
     @property
     def cursor_before(self) -> object:
         return self.batches[-1]["cursor_after"] if self.batches else None
@@ -99,6 +109,7 @@ class CommittingLedger:
                 con.close()
                 delivery.close()
             batch = {"source": pending.source, "cursor_after": pending.cursor_after, "rows": rows,
+                     "run": (pending.run_part, pending.run_last),
                      "columns": delivery.columns, "types": types, "position": delivery.position, "label": delivery.label}
             self.batches.append(batch)
             new.append(batch)

@@ -15,7 +15,8 @@ import pytest
 
 from ingestion.catalog import load_catalog
 from ingestion.extract import extract_load
-from ingestion.ledger import batch_dir, committed_batches
+from ingestion.kinds import ckan
+from ingestion.ledger import batch_dir, buildable_batches, committed_batches
 from ingestion.zones import Zones
 from tests.ingestion.http.server import JsonApi, Reply, Request, paged_records
 from tests.ingestion.http.support import TOKEN, Crash
@@ -201,6 +202,89 @@ def test_ckan_resource_through_the_core_keeps_leading_zeros(api, connections, ti
     assert [row["kode_kecamatan"] for row in rows[:3]] == ["0002", "0003", "0001"]
     assert str(rows[0]["luas_km2"]) == "11.750000000" and rows[0]["jumlah_penduduk"] == 1001
     assert extract_load(entry, zones) == []  # resource unchanged: no new batch
+
+
+def _route_list(api: JsonApi, records: list[dict]) -> None:
+    api.route("/api/v1/pegawai", _nested("result", "items", paged_records(records, style="page", default_size=5)))
+
+
+def _built_nips(zones: Zones, entry) -> list[str]:
+    """What a warehouse build reads of a snapshot: the buildable batches of the latest run (staging's rule)."""
+    batches = buildable_batches(zones, entry)
+    latest_run = max(m["batch_id"].split(".")[0] for m in batches)
+    return [row["nip"] for m in batches if m["batch_id"].split(".")[0] == latest_run for row in data_rows(zones, entry, m)]
+
+
+def test_a_snapshot_of_several_batches_is_one_run_built_whole(api, connections, timing, zones, tmp_path):
+    """12 records, 5 a page, a batch a page: three batches of one run, built together, never only the last."""
+    records = pegawai(12)
+    _route_list(api, records)
+    entry = load_catalog(write_catalog(tmp_path / "catalog", pages_per_batch=1)).dataset("bkpsdm__pegawai")
+
+    first, second, third = extract_load(entry, zones)
+
+    assert [m["run"] for m in (first, second, third)] == [
+        {"id": first["batch_id"], "part": 1, "last": False}, {"id": first["batch_id"], "part": 2, "last": False},
+        {"id": first["batch_id"], "part": 3, "last": True}]
+    assert [second["batch_id"], third["batch_id"]] == [f"{first['batch_id']}.0002", f"{first['batch_id']}.0003"]
+    assert _built_nips(zones, entry) == [r["nip"] for r in records]
+
+    _route_list(api, pegawai(7))  # the next snapshot, smaller: it replaces the whole earlier run
+    extract_load(entry, zones)
+    assert _built_nips(zones, entry) == [r["nip"] for r in pegawai(7)]
+
+
+def test_a_run_ending_on_a_full_batch_is_closed_when_the_empty_page_comes(api, connections, timing, zones, tmp_path):
+    records = pegawai(10)  # pages of 5, 5, then an empty one: the second batch could not know it was the last
+    _route_list(api, records)
+    entry = load_catalog(write_catalog(tmp_path / "catalog", pages_per_batch=1)).dataset("bkpsdm__pegawai")
+    batches = extract_load(entry, zones)
+    assert [m["run"]["last"] for m in batches] == [False, False]
+    assert _built_nips(zones, entry) == [r["nip"] for r in records]
+
+
+def test_a_snapshot_run_cut_short_is_not_built_until_its_resume_completes_it(api, connections, timing, zones, tmp_path):
+    entry = load_catalog(write_catalog(tmp_path / "catalog", pages_per_batch=1)).dataset("bkpsdm__pegawai")
+    _route_list(api, pegawai(3))
+    extract_load(entry, zones)  # a complete run of one batch: the list of 3
+
+    records = pegawai(23)
+    healthy = _nested("result", "items", paged_records(records, style="page", default_size=5))
+    down = {"on": True}
+    api.route("/api/v1/pegawai", lambda request: Reply(503) if down["on"] and request.query["page"] == "4"
+              else healthy(request))
+    timing.crash_on_sleep = True
+    with pytest.raises(Crash):
+        extract_load(entry, zones)
+    assert len(committed_batches(zones, entry)) == 4
+    assert _built_nips(zones, entry) == [r["nip"] for r in pegawai(3)]  # not pages 1-3 of the new list
+
+    down["on"], timing.crash_on_sleep = False, False
+    extract_load(entry, zones)
+    assert _built_nips(zones, entry) == [r["nip"] for r in records]
+
+
+def test_a_snapshot_changing_back_is_loaded_again(api, connections, timing, zones, tmp_path):
+    """A, then B, then A again: the warehouse must show A, so the third delivery is a new batch."""
+    entry = load_catalog(write_catalog(tmp_path / "catalog")).dataset("bkpsdm__pegawai")
+    list_a, list_b = pegawai(6), pegawai(6)[1:]
+    for records in (list_a, list_b):
+        _route_list(api, records)
+        assert len(extract_load(entry, zones)) == 1
+    _route_list(api, list_a)
+    assert len(extract_load(entry, zones)) == 1
+    assert _built_nips(zones, entry) == [r["nip"] for r in list_a]
+    assert extract_load(entry, zones) == []  # unchanged since the latest: still nothing new
+
+
+def test_ckan_resource_over_one_batch_is_one_run(api, connections, timing, zones, tmp_path, monkeypatch):
+    monkeypatch.setattr(ckan, "ROWS_PER_BATCH", 10)
+    Portal(api, desa(25))
+    entry = load_catalog(write_catalog(tmp_path / "catalog")).dataset("bkpsdm__desa")
+    batches = extract_load(entry, zones)
+    assert [(m["run"]["part"], m["run"]["last"]) for m in batches] == [(1, False), (2, False), (3, True)]
+    assert len({m["batch_id"].split(".")[0] for m in batches}) == 1
+    assert sum(len(data_rows(zones, entry, m)) for m in buildable_batches(zones, entry)) == 25
 
 
 def _nested(outer: str, inner: str, responder):
