@@ -14,7 +14,14 @@ Resume state (`cursor_after`, a JSON object kept in the manifest):
 
 `resume` null means the run finished: the next run starts at the first page again, sending
 `incremental_param=<high_water>` when the catalog declares one. A run that resumes and finds
-nothing more has finished too, and a fresh run starts at once.
+nothing more has finished too, and a fresh run starts at once; so does a run the ledger knows ended
+(`LedgerView.run_ended`: its last batch was full and the page after it empty).
+
+The batches of one run are parts 1..n of one run in the ledger (`Pending.run_part`, `run_last`;
+`ingestion.ledger`, "Runs"), so a snapshot (no `cursor`) of many pages is read whole. A snapshot run
+of one batch is skipped when it has the same records as the latest complete run (only that one: a
+list changing back, A, B, then A, is loaded again); a dataset with a `cursor` skips any batch already
+committed.
 
 Stop conditions: an empty page (any style); a short page (styles page and offset, see below); no next
 token (cursor: missing, null or ""), no `rel="next"` Link (link).
