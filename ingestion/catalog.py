@@ -243,13 +243,19 @@ class PublicationChart(Strict):
     value: str = Field(pattern=NAME_RE)  # a numeric column, e.g. jumlah_penduduk
 
 
+REGION_CODE_LEVELS = ("kode_provinsi", "kode_kabupaten_kota", "kode_kecamatan", "kode_desa")  # coarse to fine
+
+
 class SmallCells(Strict):
     """Small-cell suppression for a table that counts people (the privacy gate, publication/privacy.py).
 
     A cell is one row of the long table, identified by `cell` (its dimension columns). A count of people
     from 1 to `max_suppressed` is suppressed (published empty), and more cells are suppressed
     (complementary suppression) until no suppressed value can be recomputed from the totals along any
-    of the `margins` (a group = the rows that agree on every other `cell` column).
+    of the `margins` (a group = the rows that agree on every other `cell` column). `within` declares the
+    hierarchy of region codes ({kode_desa: kode_kecamatan}: each desa lies within one kecamatan): the total
+    along the child sums it within its parent (kecamatan subtotals), along the parent it sums the children too.
+    `part_of` declares counts that are part of another count: their difference is suppressed as a count too.
     """
 
     counts: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # columns counting people
@@ -257,13 +263,53 @@ class SmallCells(Strict):
     cell: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # columns that identify a cell
     margins: list[Annotated[str, Field(pattern=NAME_RE)]] = Field(min_length=1)  # dimensions totals run along
     derived: list[Annotated[str, Field(pattern=NAME_RE)]] = []  # values computed from the counts (rates, %)
+    within: dict[Annotated[str, Field(pattern=NAME_RE)], Annotated[str, Field(pattern=NAME_RE)]] = {}  # child: parent
+    # {part: total}: the part counts some of the total's people, so total - part counts people too (the
+    # complement: sasaran - imunisasi lengkap = children not fully immunised); it is a count like the others
+    part_of: dict[Annotated[str, Field(pattern=NAME_RE)], Annotated[str, Field(pattern=NAME_RE)]] = {}
 
     @model_validator(mode="after")
     def _margins_are_cell_columns(self) -> SmallCells:
         for name in self.margins:
             if name not in self.cell:
                 raise ValueError(f"margin '{name}' is not one of the cell columns {self.cell}")
+        for part, total in self.part_of.items():
+            if part not in self.counts or total not in self.counts or part == total:
+                raise ValueError(f"part_of: '{part}' and '{total}' must be two of the counts {self.counts}")
+        for child, parent in self.within.items():
+            for name in (child, parent):
+                if name not in self.cell:
+                    raise ValueError(f"within: '{name}' is not one of the cell columns {self.cell}")
+            seen = {child}
+            while parent in self.within:  # a chain desa -> kecamatan -> ... must end
+                if parent in seen:
+                    raise ValueError(f"within: '{child}' lies within itself")
+                seen.add(parent)
+                parent = self.within[parent]
+            if parent == child:
+                raise ValueError(f"within: '{child}' lies within itself")
+        # Region codes nest (Kemendagri): without `within`, a total along the parent would be the cell itself
+        # and the subtotals of the parent (a kecamatan's desa summed) would be left out of the gate.
+        regions = [name for name in REGION_CODE_LEVELS if name in self.cell]
+        for finer, coarser in zip(regions[1:], regions, strict=False):
+            if coarser not in self.nested_parents(finer):
+                raise ValueError(f"cell has '{coarser}' and '{finer}': declare within: {{{finer}: {coarser}}}")
         return self
+
+    def nested_parents(self, name: str) -> set[str]:
+        """The cell columns `name` lies within (its parent, the parent's parent, ...)."""
+        found: set[str] = set()
+        while (name := self.within.get(name, "")) and name not in found:
+            found.add(name)
+        return found
+
+    def nested_in(self, margin: str) -> set[str]:
+        """`margin` and every cell column that lies within it (its children, their children): a total along
+        `margin` sums over all of them."""
+        found = {margin}
+        while extra := {child for child, parent in self.within.items() if parent in found} - found:
+            found |= extra
+        return found
 
 
 class Publication(Strict):

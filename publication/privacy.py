@@ -6,7 +6,8 @@
                                                  or several combined
     scan(table, file_label, rules)               findings that block a release: NIK/KK numbers (in any
                                                  spelling), hex digests of ids, column names of personal
-                                                 data, visible small counts and recoverable hidden cells
+                                                 data, visible small counts (complements too) and
+                                                 recoverable hidden cells
 
 A **cell** is one row of a long table, keyed by the `cell` columns of the catalog's `small_cells`. Along a
 margin `m`, a **group** is the set of rows that agree on every other `cell` column: its total (the sum
@@ -16,6 +17,16 @@ hides a second cell in such a group, chosen deterministically so that releases s
 hidden in the previous release first, then the smallest non-zero count (it loses the least information),
 then key order. A group of one row is left alone: its only cell *is* the total, so no other cell of this
 table can hide it (the threshold protects it as a small cell like any other).
+
+Region codes nest: a desa lies within one kecamatan (the catalog's `within: {kode_desa: kode_kecamatan}`).
+Along the child the group keeps the parent, so its total is the kecamatan subtotal (a reader summing the desa
+of one kecamatan); along the parent the child is summed too, so its total is the kabupaten total. Without
+`within` a total along `kode_kecamatan` would be each desa cell itself, and the subtotals would be missed.
+
+A count that is part of another (the catalog's `part_of`: `jumlah_imunisasi_lengkap` of `jumlah_sasaran`)
+publishes a third count with them: total - part (children not fully immunised). A small complement is
+suppressed and reported like a small count; the whole row is hidden, so the complement's totals follow the
+same groups as the counts'.
 
 Two hidden cells in every group are not always enough: totals can be combined. In a two-way table where
 rows A, C x columns 1, 3 hide a square, rows B, D x columns 2, 4 another, and cell (A, 2) links them,
@@ -320,11 +331,13 @@ def _cell_keys(table: pa.Table, rules: SmallCells) -> list[tuple]:
 
 
 def _groups(keys: Sequence[tuple], rules: SmallCells, margin: str) -> dict[tuple, list[int]]:
-    """Row indices per group along `margin`: rows agreeing on every other cell column."""
-    position = rules.cell.index(margin)
+    """Row indices per group along `margin`: rows agreeing on every other cell column, except the columns
+    that lie within `margin` (`within`: the kabupaten total along kode_kecamatan sums over kode_desa too)."""
+    summed = rules.nested_in(margin)
+    kept = [position for position, name in enumerate(rules.cell) if name not in summed]
     groups: dict[tuple, list[int]] = defaultdict(list)
     for index, key in enumerate(keys):
-        groups[key[:position] + key[position + 1 :]].append(index)
+        groups[tuple(key[position] for position in kept)].append(index)
     return groups
 
 
@@ -358,21 +371,37 @@ def _recoverable_rows(hidden: Sequence[bool], groups: Sequence[list[int]], alone
 
 
 def _describe_group(rules: SmallCells, margin: str, key: tuple) -> str:
-    others = [name for name in rules.cell if name != margin]
+    others = [name for name in rules.cell if name not in rules.nested_in(margin)]
     return ", ".join(f"{name}={value!r}" for name, value in zip(others, key, strict=True)) or "the whole table"
 
 
+def _counts_of_people(table: pa.Table, rules: SmallCells) -> Iterator[tuple[str, str, pa.ChunkedArray]]:
+    """(column, what, values) for every count of people a reader sees: each `counts` column, and for each
+    `part_of` pair the complement total - part (a reader subtracts the two published columns)."""
+    for name in rules.counts:
+        yield name, "count", table[name]
+    for part, total in rules.part_of.items():
+        yield part, f"{total} - {part}", pc.subtract(table[total], table[part])
+
+
+def _small(values: pa.ChunkedArray, rules: SmallCells) -> pa.ChunkedArray:
+    return pc.fill_null(pc.and_(pc.greater_equal(values, 1), pc.less_equal(values, rules.max_suppressed)), False)
+
+
+def _missing_columns(table: pa.Table, rules: SmallCells) -> list[str]:
+    return [name for name in [*rules.counts, *rules.cell, *rules.derived] if name not in table.column_names]
+
+
 def _scan_small_cells(table: pa.Table, rules: SmallCells, out: _Collector) -> None:
-    missing = [name for name in [*rules.counts, *rules.cell, *rules.derived] if name not in table.column_names]
+    missing = _missing_columns(table, rules)
     if missing:
         out.add(missing[0], None, "small_cell", f"small_cells names columns the table does not have: {missing}")
         return
-    for name in rules.counts:
-        small = pc.and_(pc.greater_equal(table[name], 1), pc.less_equal(table[name], rules.max_suppressed))
-        rows = pc.indices_nonzero(pc.fill_null(small, False))
-        for row, value in zip(rows.to_pylist(), pc.take(table[name], rows).to_pylist(), strict=True):
+    for name, what, values in _counts_of_people(table, rules):
+        rows = pc.indices_nonzero(_small(values, rules))
+        for row, value in zip(rows.to_pylist(), pc.take(values, rows).to_pylist(), strict=True):
             out.add(
-                name, row + 1, "small_cell", f"count {value} is visible (counts 1..{rules.max_suppressed} must be suppressed)"
+                name, row + 1, "small_cell", f"{what} {value} is visible (counts 1..{rules.max_suppressed} must be suppressed)"
             )
     hidden = _hidden_rows(table)
     keys = _cell_keys(table, rules)
@@ -456,7 +485,7 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
     Raises ValueError when a rules column is missing, the table already has `disembunyikan`, or two rows
     share a cell key (the group totals would be ambiguous).
     """
-    missing = [name for name in [*rules.counts, *rules.cell, *rules.derived] if name not in table.column_names]
+    missing = _missing_columns(table, rules)
     if missing:
         raise ValueError(f"small_cells names columns the table does not have: {missing}")
     if SUPPRESSED_COLUMN in table.column_names:
@@ -470,8 +499,8 @@ def suppress(table: pa.Table, rules: SmallCells, previous_suppressed: set[tuple]
         seen.add(key)
 
     small = None
-    for name in rules.counts:
-        flag = pc.fill_null(pc.and_(pc.greater_equal(table[name], 1), pc.less_equal(table[name], rules.max_suppressed)), False)
+    for _, _, values in _counts_of_people(table, rules):
+        flag = _small(values, rules)
         small = flag if small is None else pc.or_(small, flag)
     assert small is not None  # SmallCells.counts is never empty
     suppressed = small.to_pylist()

@@ -15,6 +15,7 @@ from ingestion.catalog import SmallCells
 from publication.privacy import (
     PROVINCE_CODES,
     SUPPRESSED_COLUMN,
+    _groups,
     is_nik_like,
     keys_from_manifest,
     personal_column_reason,
@@ -424,3 +425,91 @@ def test_after_suppress_no_small_count_is_visible_and_no_hidden_cell_is_alone(ca
     findings = scan(result.table, "f.csv", THREE_WAY)
     assert all(f.kind == "recoverable_cell" and "combining the totals" in f.detail for f in findings)
     assert suppress(table, THREE_WAY, previous).table.equals(result.table)
+
+
+# --- Region hierarchy: kecamatan subtotals and kabupaten totals ---------------------------------------------
+
+FLAT = SmallCells(counts=["jumlah"], cell=["kode_desa", "jenis_kelamin"], margins=["kode_desa", "jenis_kelamin"])
+NESTED = SmallCells(
+    counts=["jumlah"],
+    cell=["kode_kecamatan", "kode_desa", "jenis_kelamin"],
+    within={"kode_desa": "kode_kecamatan"},
+    margins=["kode_kecamatan", "kode_desa", "jenis_kelamin"],
+)
+
+
+def _kecamatan_desa_sex(counts: dict[tuple[str, str, str], int]) -> pa.Table:
+    keys = sorted(counts)
+    return pa.table(
+        {
+            "kode_kecamatan": [k[0] for k in keys],
+            "kode_desa": [k[1] for k in keys],
+            "jenis_kelamin": [k[2] for k in keys],
+            "jumlah": pa.array([counts[k] for k in keys], pa.int64()),
+        }
+    )
+
+
+KECAMATAN_COUNTS = {
+    ("K1", "A", "L"): 3, ("K1", "A", "P"): 40, ("K1", "B", "L"): 25, ("K1", "B", "P"): 22,
+    ("K2", "C", "L"): 12, ("K2", "C", "P"): 60, ("K2", "D", "L"): 30, ("K2", "D", "P"): 31,
+}  # fmt: skip
+
+
+def test_a_cell_recoverable_from_a_kecamatan_subtotal_is_caught_and_suppress_fixes_it() -> None:
+    table = _kecamatan_desa_sex(KECAMATAN_COUNTS)
+    # Suppressed as if desa had no kecamatan: (A,L) 3, (A,P), and (C,L) 12 / (C,P) in kecamatan K2 to cover the
+    # L and P columns. K1's subtotal of men (the desa of K1 summed) minus (B,L) 25 then gives (A,L) = 3.
+    flat = suppress(table.drop_columns(["kode_kecamatan"]), FLAT)
+    assert flat.suppressed == {("A", "L"), ("A", "P"), ("C", "L"), ("C", "P")}
+    as_published = flat.table.add_column(0, "kode_kecamatan", table["kode_kecamatan"])
+    findings = scan(as_published, "penduduk.csv", NESTED)
+    assert ("jumlah", 1, "recoverable_cell") in _kinds(findings)
+    assert "along 'kode_desa' in its group (kode_kecamatan='K1', jenis_kelamin='L')" in " ".join(
+        f.describe() for f in findings
+    )
+    nested = suppress(table, NESTED)
+    assert scan(nested.table, "penduduk.csv", NESTED) == []
+    hidden = {key[1:] for key in nested.suppressed}
+    for kecamatan, desa in (("K1", "AB"), ("K2", "CD")):  # no kecamatan x sex subtotal has exactly one hidden desa
+        for jk in "LP":
+            assert sum((d, jk) in hidden for d in desa) != 1, (kecamatan, jk, hidden)
+
+
+def test_a_kabupaten_total_sums_every_desa_along_kode_kecamatan() -> None:
+    # Along kode_kecamatan the group is the whole kabupaten per sex: all four desa, not each desa alone.
+    table = _kecamatan_desa_sex(KECAMATAN_COUNTS)
+    keys = [tuple(row.values()) for row in table.select(NESTED.cell).to_pylist()]
+    assert sorted(map(sorted, _groups(keys, NESTED, "kode_kecamatan").values())) == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    assert sorted(map(sorted, _groups(keys, NESTED, "kode_desa").values())) == [[0, 2], [1, 3], [4, 6], [5, 7]]
+
+
+def test_a_region_hierarchy_must_be_declared() -> None:
+    with pytest.raises(ValueError, match=r"declare within: \{kode_desa: kode_kecamatan\}"):
+        SmallCells(counts=["jumlah"], cell=["kode_kecamatan", "kode_desa"], margins=["kode_desa"])
+    with pytest.raises(ValueError, match="'kode_x' is not one of the cell columns"):
+        SmallCells(counts=["jumlah"], cell=["kode_desa"], margins=["kode_desa"], within={"kode_desa": "kode_x"})
+    with pytest.raises(ValueError, match="lies within itself"):
+        SmallCells(counts=["j"], cell=["a", "b"], margins=["a"], within={"a": "b", "b": "a"})
+
+
+def test_the_population_mart_is_gated_on_its_kecamatan_subtotals() -> None:
+    from ingestion.catalog import load_catalog
+
+    rules = next(e.spec.small_cells for e in load_catalog().publications if e.spec.model == "jumlah_penduduk_per_desa")
+    assert rules is not None and rules.nested_in("kode_kecamatan") == {"kode_kecamatan", "kode_desa"}
+    rng = random.Random(11)
+    umur = ["00-04", "05-09", "10-14"]
+    desa = {"K1": ["A", "B", "C"], "K2": ["D", "E"], "K3": ["F", "G", "H"]}
+    rows = [
+        {"kode_kecamatan": k, "kode_desa": d, "jenis_kelamin": jk, "kelompok_umur": u, "tahun": 2025,
+         "jumlah_penduduk": rng.choice([0, 2, 7, 15, 30, 80, 120])}
+        for k, ds in desa.items() for d in ds for jk in "LP" for u in umur
+    ]  # fmt: skip
+    result = suppress(pa.Table.from_pylist(rows), rules)
+    assert result.primary > 0 and scan(result.table, "penduduk.csv", rules) == []
+    published = result.table.to_pylist()
+    for k in desa:  # a reader summing the desa of one kecamatan learns no hidden cell
+        for jk, u in product("LP", umur):
+            group = [r for r in published if r["kode_kecamatan"] == k and r["jenis_kelamin"] == jk and r["kelompok_umur"] == u]
+            assert sum(r[SUPPRESSED_COLUMN] for r in group) != 1, (k, jk, u)

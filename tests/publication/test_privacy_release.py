@@ -8,6 +8,7 @@ import io
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -246,3 +247,79 @@ def test_a_bypassed_suppression_is_caught_by_the_scan(
     assert any(finding in line for line in failures), failures
     assert current_release(zones)["release_id"] == good["release_id"]
     assert json.loads((caught.value.path / "manifest.json").read_text())["gates"]["privacy"][PUB] == "fail"
+
+
+# --- Complementary counts (part_of): sasaran - imunisasi lengkap --------------------------------------------
+
+IMUNISASI = "cakupan_imunisasi_dasar_lengkap_per_desa"
+IMUNISASI_PUB = f"dinkes__{IMUNISASI}"
+
+
+@pytest.fixture
+def imunisasi_catalog(monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    """The real Dinkes immunisation publication (catalog small_cells, GX suite) and nothing else."""
+    from publication import quality
+
+    monkeypatch.setattr(release, "suite_path_for", quality.suite_path_for)
+    base = load_catalog()
+    path = next(p for p in base.files if p.name == "dinkes.yml")
+    agency_file = base.files[path]
+    return Catalog({path: agency_file.model_copy(update={"publications": {IMUNISASI: agency_file.publications[IMUNISASI]}})})
+
+
+def make_imunisasi_build(zones: Zones, lengkap: dict[int, int]) -> Path:
+    """Every desa of Paser with 40 + i children (sasaran) of whom `lengkap[i]` (default 25) are fully immunised."""
+    n = next(BUILDS)
+    build = write_build(zones, mart_table(), f"20261127T2{n:05d}Z-{n:08x}")
+    rows = []
+    for i, desa in enumerate(_desa(200)):
+        sasaran, done = 40 + i, lengkap.get(i, 25)
+        rows.append(
+            {
+                "kode_provinsi": "64", "nama_provinsi": "Kalimantan Timur", "kode_kabupaten_kota": "64.01",
+                "nama_kabupaten_kota": "Paser", "kode_kecamatan": desa["kode_kecamatan"],
+                "nama_kecamatan": desa["nama_kecamatan"], "kode_desa": desa["kode_kemendagri"], "nama_desa": desa["nama"],
+                "jumlah_sasaran": sasaran, "jumlah_imunisasi_lengkap": done,
+                "persen_cakupan": Decimal(f"{100 * done / sasaran:.2f}"), "satuan": "anak", "tahun": 2026,
+            }
+        )  # fmt: skip
+    types = {"jumlah_sasaran": pa.int64(), "jumlah_imunisasi_lengkap": pa.int64(), "persen_cakupan": pa.decimal128(5, 2)}
+    schema = pa.schema([(name, types.get(name, pa.int32() if name == "tahun" else pa.string())) for name in rows[0]])
+    mart = build / "marts" / f"{IMUNISASI}.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), mart)
+    info = json.loads((build / "build.json").read_text())
+    info["marts"][IMUNISASI] = {"rows": len(rows), "sha256": sha256_file(mart)}
+    (build / "build.json").write_text(json.dumps(info))
+    return build
+
+
+def test_a_small_number_of_children_not_immunised_is_suppressed(zones: Zones, imunisasi_catalog: Catalog) -> None:
+    # Desa 7: 47 children, 44 fully immunised: both counts are large, but 47 - 44 = 3 children are not.
+    make_imunisasi_build(zones, {7: 44})
+    manifest = _release(zones, imunisasi_catalog)
+    assert manifest["gates"]["privacy"] == {IMUNISASI_PUB: "pass"}
+    desa = _desa(200)
+    text = (zones.releases / "current" / f"{IMUNISASI_PUB}.csv").read_text(encoding="utf-8")
+    published = {row["kode_desa"]: row for row in csv.DictReader(io.StringIO(text))}
+    row = published[desa[7]["kode_kemendagri"]]
+    assert row[SUPPRESSED_COLUMN] == "true" and row["jumlah_sasaran"] == row["jumlah_imunisasi_lengkap"] == ""
+    assert [desa[7]["kode_kecamatan"], desa[7]["kode_kemendagri"]] in manifest["privacy"]["suppressed"][
+        IMUNISASI_PUB
+    ]
+    assert manifest["privacy"]["suppression"][IMUNISASI_PUB]["primary"] == 1
+    for shown in published.values():  # no visible row gives away 1..10 children not immunised
+        if shown[SUPPRESSED_COLUMN] == "false":
+            assert not 1 <= int(shown["jumlah_sasaran"]) - int(shown["jumlah_imunisasi_lengkap"]) <= 10
+
+
+def test_a_visible_small_complement_is_caught_by_the_scan(
+    zones: Zones, imunisasi_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_imunisasi_build(zones, {7: 44})
+    monkeypatch.setattr(release, "suppress", _no_suppression)
+    with pytest.raises(GateFailed) as caught:
+        audit_candidate(zones, imunisasi_catalog)
+    assert caught.value.failures == [
+        f"{IMUNISASI_PUB}: privacy: {IMUNISASI_PUB}.parquet: column 'jumlah_imunisasi_lengkap', row 8: "
+        "jumlah_sasaran - jumlah_imunisasi_lengkap 3 is visible (counts 1..10 must be suppressed)"
+    ]
