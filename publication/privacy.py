@@ -130,9 +130,14 @@ PERSON_WORDS = frozenset({
     "saksi", "ahli", "waris", "guru", "bidan", "kader", "petugas", "full", "first", "last",
 })  # fmt: skip
 RESIDENCE_WORDS = frozenset({"rumah", "tinggal", "domisili", "ktp", "kk", "asal", "home"}) | PERSON_WORDS
-BIRTH_DATE_NAMES = (("tanggal", "lahir"), ("tgl", "lahir"), ("tempat", "tanggal", "lahir"), ("birth", "date"),
-                    ("date", "of", "birth"))  # fmt: skip
-BIRTH_DATE_WORDS = frozenset({"tgllahir", "tanggallahir", "ttl", "dob", "birthdate"})
+# A birth date: a word for a date (or a time of day) and a word for birth, in either order and in the
+# spellings agency exports use (`tanggal_kelahiran`, `tgl_lhr`, `TglLahir`, `lahir_tanggal`); `tahun_lahir`
+# (a year) and `tempat_lahir` (a place) are not exact dates. Run-together names are checked whole.
+DATE_WORDS = frozenset({"tanggal", "tangal", "tanggl", "tgl", "tg", "tggl", "date", "waktu", "jam"})
+BIRTH_WORDS = frozenset({"lahir", "lhr", "kelahiran", "lahirnya", "birth"})
+BIRTH_DATE_WORDS = frozenset({"ttl", "dob", "birthdate", "birthday", "dateofbirth"}) | {
+    date + birth for date in DATE_WORDS for birth in BIRTH_WORDS
+}
 AGGREGATE_WORDS = frozenset({
     "jumlah", "jml", "total", "banyak", "banyaknya", "persentase", "persen", "proporsi", "rasio", "rata",
     "median", "angka", "cakupan", "capaian", "distribusi", "sebaran", "count", "n",
@@ -163,7 +168,7 @@ def personal_column_reason(name: str) -> str | None:
             return "names the name of a person"
         if word == "alamat" and following and following[0] in RESIDENCE_WORDS:
             return "names a home address"
-    if any(word in BIRTH_DATE_WORDS for word in words) or any(_has_phrase(words, p) for p in BIRTH_DATE_NAMES):
+    if any(word in BIRTH_DATE_WORDS for word in words) or (DATE_WORDS & set(words) and BIRTH_WORDS & set(words)):
         return "names an exact date of birth"
     return None
 

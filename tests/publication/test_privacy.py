@@ -220,6 +220,28 @@ def test_column_names_that_are_not_personal_pass(name: str) -> None:
     assert personal_column_reason(name) is None
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tanggal_kelahiran", "tgl_lhr", "tgl_lahir", "tanggal_lahir", "dob", "DOB", "tanggal_lhr", "tgl_kelahiran",
+        "tg_lahir", "tgllahir", "tgllhr", "tglLahir", "TanggalLahir", "tanggalkelahiran", "lahir_tanggal",
+        "tgl_lahir_anak", "tanggal_lahir_ibu", "waktu_lahir", "ttl", "birth_date", "birthdate", "birthday",
+        "date_of_birth", "dob_pasien",
+    ],
+)  # fmt: skip
+def test_column_names_of_birth_dates_are_found_in_every_spelling(name: str) -> None:
+    assert personal_column_reason(name) == "names an exact date of birth"
+    findings = scan(pa.table({name: pa.array(["2024-03-05"], pa.string())}), "f.csv", None)
+    assert _kinds(findings) == [(name, None, "column_name")]
+
+
+@pytest.mark.parametrize(
+    "name", ["tahun_lahir", "bulan_lahir", "tempat_lahir", "jumlah_kelahiran", "angka_kelahiran", "tanggal_data", "tgl_update"]
+)
+def test_column_names_near_birth_dates_pass(name: str) -> None:
+    assert personal_column_reason(name) is None
+
+
 def test_findings_are_capped_per_column() -> None:
     findings = scan(_text([NIK] * 100), "f.csv", None)
     assert len(findings) == 21
