@@ -6,7 +6,10 @@
     rollback()           re-point releases/current at an earlier release, in one step
 
 `releases/current` changes only through `os.replace` of a fresh symlink, so a failed gate or a crash at
-any moment leaves it pointing at the previous release. Only one publisher runs at a time (a lock file).
+any moment leaves it pointing at the previous release. Only one publisher runs at a time (a lock file), and
+a candidate audited by one publish run is that run's until it publishes it: an audit by another run (a manual
+`satudata run` during a scheduled one) waits for it, at most PENDING_LEASE_S after its audit (then the
+candidate counts as a crashed run's leftover), so two runs never interleave their audit and publish steps.
 
 CSV files are UTF-8 with a header; text cells stay quoted text (codes such as '64.01.01' keep their
 form). A text cell that begins with = + - @ tab or CR gets a leading single quote (') so spreadsheet
@@ -25,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -63,6 +67,10 @@ from publication.quality import (
 log = logging.getLogger(__name__)
 
 KEEP_RELEASES = 10
+# How long an audited candidate is another run's, waiting for its publish step (seconds): an audit meanwhile
+# waits for it; after that it counts as a crashed run's leftover. The publish DAG's two tasks run seconds apart.
+PENDING_LEASE_S = 300.0
+PENDING_POLL_S = 0.2
 RELEASE_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 TMP_PREFIX = "_tmp-"
 REJECTED = "_rejected"
@@ -323,6 +331,24 @@ def _reject(zones: Zones, candidate: Path, release_id: str) -> Path:
     return rejected
 
 
+def _pending_candidate(zones: Zones) -> tuple[str, float] | None:
+    """An audited candidate another publish run has not published yet: (name, age in seconds), or None.
+
+    Only a passing candidate younger than PENDING_LEASE_S counts: its run is between its audit and its
+    publish (the publish DAG runs them as two tasks, two processes). An older one, or one without a passing
+    manifest (a crash during its audit), is a leftover that the next audit removes.
+    """
+    for path in sorted(zones.releases.glob(f"{TMP_PREFIX}*")):
+        manifest = path / "manifest.json"
+        try:
+            age = time.time() - manifest.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if age < PENDING_LEASE_S and (_read_json(manifest) or {}).get("passed") is True:
+            return path.name, age
+    return None
+
+
 def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
     """Stage the current warehouse build as a candidate release and run every gate on it.
 
@@ -330,110 +356,134 @@ def audit_candidate(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
     released. On success returns {"release_id", "build_id", "path", "passed": True, "publications"};
     the candidate waits at releases/_tmp-<release_id>/ for publish_candidate(). Raises GateFailed
     (candidate moved to releases/_rejected/<release_id>/) when a gate fails.
+
+    While another run's audited candidate waits for its publish (a scheduled run and a manual one
+    overlapping), this waits for it to be published, at most PENDING_LEASE_S after its audit; then it
+    takes the candidate for a crashed run's leftover and removes it.
     """
-    with _publisher_lock(zones):
-        found = _current_build(zones)
-        if found is None:
-            log.info("no warehouse build at %s: nothing to release", zones.warehouse / "current")
+    waited_for = None
+    started = time.monotonic()
+    while True:
+        with _publisher_lock(zones):
+            pending = _pending_candidate(zones)
+            if pending is None:
+                if waited_for is not None:
+                    log.info("waited %.1f s for candidate %s of another publish run", time.monotonic() - started, waited_for)
+                return _audit_locked(zones, catalog)
+        if pending[0] != waited_for:
+            waited_for = pending[0]
+            log.warning(
+                "another publish run audited candidate %s %.0f s ago and has not published it yet: waiting for it "
+                "(at most %.0f s more, then it is taken for a crashed run's leftover)",
+                pending[0], pending[1], PENDING_LEASE_S - pending[1],
+            )  # fmt: skip
+        time.sleep(PENDING_POLL_S)
+
+
+def _audit_locked(zones: Zones, catalog: Catalog) -> dict[str, Any] | None:
+    """audit_candidate under the publisher lock, with no other run's candidate pending."""
+    found = _current_build(zones)
+    if found is None:
+        log.info("no warehouse build at %s: nothing to release", zones.warehouse / "current")
+        return None
+    build_dir, build = found
+    build_id = build["build_id"]
+    for released in list_releases(zones):
+        if released.get("build_id") == build_id:
+            state = "current" if released["current"] else "not current; use rollback to re-point"
+            log.info("build %s is already release %s (%s): nothing new", build_id, released["release_id"], state)
             return None
-        build_dir, build = found
-        build_id = build["build_id"]
-        for released in list_releases(zones):
-            if released.get("build_id") == build_id:
-                state = "current" if released["current"] else "not current; use rollback to re-point"
-                log.info("build %s is already release %s (%s): nothing new", build_id, released["release_id"], state)
-                return None
-        publications, waiting = _releasable(catalog, build_dir, build)
-        for entry, reason in waiting:
-            log.warning("%s is not in this release: %s", entry.id, reason)
-        if not publications:
-            log.warning("no publication can be released from build %s: nothing to release", build_id)
-            return None
+    publications, waiting = _releasable(catalog, build_dir, build)
+    for entry, reason in waiting:
+        log.warning("%s is not in this release: %s", entry.id, reason)
+    if not publications:
+        log.warning("no publication can be released from build %s: nothing to release", build_id)
+        return None
 
-        # Leftover candidates were never published (a crash, or audit without publish); only we write here.
-        for stale in zones.releases.glob(f"{TMP_PREFIX}*"):
-            log.warning("removing unpublished candidate %s", stale.name)
-            shutil.rmtree(stale)
-        created = _now()
-        release_id = _release_id(build_id, created)
-        candidate = zones.releases / f"{TMP_PREFIX}{release_id}"
-        (candidate / "validation").mkdir(parents=True)
-        previous = current_release(zones)
+    # Leftover candidates were never published (a crash, or audit without publish; see _pending_candidate).
+    for stale in zones.releases.glob(f"{TMP_PREFIX}*"):
+        log.warning("removing unpublished candidate %s", stale.name)
+        shutil.rmtree(stale)
+    created = _now()
+    release_id = _release_id(build_id, created)
+    candidate = zones.releases / f"{TMP_PREFIX}{release_id}"
+    (candidate / "validation").mkdir(parents=True)
+    previous = current_release(zones)
 
-        failures: list[str] = []
-        gates: dict[str, dict[str, str]] = {"quality": {}, "metadata": {}, "privacy": {}}
-        privacy_manifest: dict[str, dict[str, Any]] = {"suppressed": {}, "suppression": {}}
-        reports = []
-        rows: dict[str, int] = {}
-        # GX's import (seconds) runs on a thread while every publication's files are written and
-        # scanned; the GX suites run after, on the staged tables (published marts: small aggregates).
-        import_gx_in_background()
-        staged = []
-        for entry in publications:
-            privacy: dict[str, Any] = {}
-            quality, metadata, table = _stage_publication(entry, build_dir, build, candidate, previous, release_id, privacy)
-            staged.append((entry, privacy, quality, metadata, table))
-        for entry, privacy, quality, metadata, table in staged:
-            report = None
-            if table is not None:
-                suite_failures, report = _quality_gate(entry, table, candidate, previous)
-                quality += suite_failures
-                rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = table.num_rows
-            gates["quality"][entry.id] = "fail" if quality else "pass"
-            gates["metadata"][entry.id] = "fail" if metadata else "pass"
-            gates["privacy"][entry.id] = "not run" if not privacy else "fail" if privacy["failures"] else "pass"
-            if privacy.get("suppressed") is not None:
-                privacy_manifest["suppressed"][entry.id] = privacy["suppressed"]
-                privacy_manifest["suppression"][entry.id] = privacy["suppression"]
-            failures += quality + metadata + privacy.get("failures", [])
-            if report is not None:
-                reports.append(report)
-        write_durably(
-            candidate / "validation" / "index.html",
-            render_quality_report(reports, title=f"Laporan kualitas data, rilis {release_id}").encode("utf-8"),
-        )
+    failures: list[str] = []
+    gates: dict[str, dict[str, str]] = {"quality": {}, "metadata": {}, "privacy": {}}
+    privacy_manifest: dict[str, dict[str, Any]] = {"suppressed": {}, "suppression": {}}
+    reports = []
+    rows: dict[str, int] = {}
+    # GX's import (seconds) runs on a thread while every publication's files are written and
+    # scanned; the GX suites run after, on the staged tables (published marts: small aggregates).
+    import_gx_in_background()
+    staged = []
+    for entry in publications:
+        privacy: dict[str, Any] = {}
+        quality, metadata, table = _stage_publication(entry, build_dir, build, candidate, previous, release_id, privacy)
+        staged.append((entry, privacy, quality, metadata, table))
+    for entry, privacy, quality, metadata, table in staged:
+        report = None
+        if table is not None:
+            suite_failures, report = _quality_gate(entry, table, candidate, previous)
+            quality += suite_failures
+            rows[f"{entry.id}.csv"] = rows[f"{entry.id}.json"] = rows[f"{entry.id}.parquet"] = table.num_rows
+        gates["quality"][entry.id] = "fail" if quality else "pass"
+        gates["metadata"][entry.id] = "fail" if metadata else "pass"
+        gates["privacy"][entry.id] = "not run" if not privacy else "fail" if privacy["failures"] else "pass"
+        if privacy.get("suppressed") is not None:
+            privacy_manifest["suppressed"][entry.id] = privacy["suppressed"]
+            privacy_manifest["suppression"][entry.id] = privacy["suppression"]
+        failures += quality + metadata + privacy.get("failures", [])
+        if report is not None:
+            reports.append(report)
+    write_durably(
+        candidate / "validation" / "index.html",
+        render_quality_report(reports, title=f"Laporan kualitas data, rilis {release_id}").encode("utf-8"),
+    )
 
-        files = {}
-        for path in sorted(p for p in candidate.rglob("*") if p.is_file()):
-            name = path.relative_to(candidate).as_posix()
-            files[name] = _file_entry(path, rows.get(name))
-        manifest = {
-            "release_id": release_id,
-            "build_id": build_id,
-            "created_at": created.isoformat(timespec="seconds"),
-            "source_batches": build.get("inputs", {}),
-            "code_version": _code_version(),
-            "publications": [entry.id for entry in publications],
-            "files": files,
-            "gates": gates,
-            "privacy": privacy_manifest,
-            "failures": failures,
-            "passed": not failures,
-        }
-        if not failures:
-            # The catalogs and the portal describe exactly these files; written before manifest.json,
-            # so its sha256 list covers them and they move with the release in its one rename.
-            manifest["files"].update(write_release_catalogs(candidate, manifest, catalog))
-            render_portal(candidate, manifest, catalog)
-            for path in sorted((candidate / "portal").rglob("*")):
-                if path.is_file():
-                    manifest["files"][path.relative_to(candidate).as_posix()] = _file_entry(path, None)
-            manifest["files"] = dict(sorted(manifest["files"].items()))
-        _write_json(candidate / "manifest.json", manifest)
-        fsync_tree(candidate)
+    files = {}
+    for path in sorted(p for p in candidate.rglob("*") if p.is_file()):
+        name = path.relative_to(candidate).as_posix()
+        files[name] = _file_entry(path, rows.get(name))
+    manifest = {
+        "release_id": release_id,
+        "build_id": build_id,
+        "created_at": created.isoformat(timespec="seconds"),
+        "source_batches": build.get("inputs", {}),
+        "code_version": _code_version(),
+        "publications": [entry.id for entry in publications],
+        "files": files,
+        "gates": gates,
+        "privacy": privacy_manifest,
+        "failures": failures,
+        "passed": not failures,
+    }
+    if not failures:
+        # The catalogs and the portal describe exactly these files; written before manifest.json,
+        # so its sha256 list covers them and they move with the release in its one rename.
+        manifest["files"].update(write_release_catalogs(candidate, manifest, catalog))
+        render_portal(candidate, manifest, catalog)
+        for path in sorted((candidate / "portal").rglob("*")):
+            if path.is_file():
+                manifest["files"][path.relative_to(candidate).as_posix()] = _file_entry(path, None)
+        manifest["files"] = dict(sorted(manifest["files"].items()))
+    _write_json(candidate / "manifest.json", manifest)
+    fsync_tree(candidate)
 
-        if failures:
-            rejected = _reject(zones, candidate, release_id)
-            log.error("release %s rejected: %d failed check(s)", release_id, len(failures))
-            raise GateFailed(release_id, failures, rejected)
-        log.info("release candidate %s passed every gate (%d publication(s))", release_id, len(publications))
-        return {
-            "release_id": release_id,
-            "build_id": build_id,
-            "path": str(candidate),
-            "passed": True,
-            "publications": manifest["publications"],
-        }
+    if failures:
+        rejected = _reject(zones, candidate, release_id)
+        log.error("release %s rejected: %d failed check(s)", release_id, len(failures))
+        raise GateFailed(release_id, failures, rejected)
+    log.info("release candidate %s passed every gate (%d publication(s))", release_id, len(publications))
+    return {
+        "release_id": release_id,
+        "build_id": build_id,
+        "path": str(candidate),
+        "passed": True,
+        "publications": manifest["publications"],
+    }
 
 
 # --- Publish, rollback ------------------------------------------------------------------------------

@@ -141,6 +141,8 @@ def _publisher(root: str, catalog: Catalog, progress: str) -> None:
     # a slow disk, in this forked child only: widens fsync -> rename -> swap for the kills to hit
     release.fsync_tree = _slow(release.fsync_tree, SLOW_FSYNC)
     release.fsync_dir = _slow(release.fsync_dir, SLOW_FSYNC)
+    # a killed publisher's candidate is a crashed run's leftover at once (no lease to wait out between rounds)
+    release.PENDING_LEASE_S = 0.0
 
     def note(text: str) -> None:
         with open(progress, "a", encoding="utf-8") as handle:

@@ -6,8 +6,10 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -300,3 +302,88 @@ def test_a_publication_waits_for_another_agencys_source_and_a_missing_mart_other
     assert "no batch yet for disdukcapil__penduduk" in reasons["dinkes__cakupan_imunisasi_dasar_lengkap_per_desa"]
     # Stunting's mart is absent although all its sources were built: a broken build, left to fail its gate.
     assert "dinkes__prevalensi_stunting_per_kecamatan" in {entry.id for entry in ready}
+
+
+# --- Two publish runs overlapping ---------------------------------------------------------------------------
+
+
+def _first_run(root: str, catalog: Catalog, audited: str, go: str, out: str) -> None:
+    """A publish run whose publish step comes later (the publish DAG's second task): audit, wait, publish."""
+    zones = Zones(Path(root))
+    try:
+        candidate = audit_candidate(zones, catalog)
+        assert candidate is not None
+        Path(audited).write_text(candidate["release_id"])
+        while not Path(go).exists():
+            time.sleep(0.05)
+        manifest = publish_candidate(zones, candidate["release_id"])
+        Path(out).write_text(json.dumps({"published": manifest["release_id"]}))
+    except Exception as exc:  # reported to the test, which fails on it
+        Path(out).write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+    os._exit(0)
+
+
+def _second_run(root: str, catalog: Catalog, out: str) -> None:
+    """A manual run started meanwhile (its own clock: a release id of its own)."""
+    release._now = lambda: datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    zones = Zones(Path(root))
+    started = time.monotonic()
+    try:
+        candidate = audit_candidate(zones, catalog)
+        if candidate is not None:
+            publish_candidate(zones, candidate["release_id"])
+        result = {"audited": candidate and candidate["release_id"], "seconds": time.monotonic() - started}
+    except Exception as exc:
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    Path(out).write_text(json.dumps(result))
+    os._exit(0)
+
+
+def test_a_second_publish_run_waits_for_the_first_ones_candidate(
+    zones: Zones, catalog: Catalog, make_build, tmp_path: Path
+) -> None:
+    make_build()
+    fork = multiprocessing.get_context("fork")
+    audited, go, first_out, second_out = (str(tmp_path / name) for name in ("audited", "go", "first.json", "second.json"))
+    first = fork.Process(target=_first_run, args=(str(zones.root), catalog, audited, go, first_out), daemon=True)
+    second = fork.Process(target=_second_run, args=(str(zones.root), catalog, second_out), daemon=True)
+    first.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not Path(audited).exists():
+            assert first.is_alive() and time.monotonic() < deadline, "the first run never finished its audit"
+            time.sleep(0.05)
+        second.start()
+        time.sleep(1.5)  # the second run audits meanwhile: it must not take or remove the first run's candidate
+        assert second.is_alive(), Path(second_out).read_text()
+        assert (zones.releases / f"_tmp-{Path(audited).read_text()}").is_dir()
+    finally:
+        Path(go).touch()
+        for process in (first, second):
+            if process.pid is not None:
+                process.join(60)
+    first_result, second_result = json.loads(Path(first_out).read_text()), json.loads(Path(second_out).read_text())
+    assert first_result == {"published": Path(audited).read_text()}
+    # the second run waited for that release, then found its build released: nothing new
+    assert second_result["audited"] is None and second_result["seconds"] >= 1.5, second_result
+    assert [r["release_id"] for r in list_releases(zones)] == [first_result["published"]]
+    assert _current_target(zones) == first_result["published"]
+    assert not list(zones.releases.glob("_tmp-*"))
+
+
+def test_a_candidate_older_than_the_lease_is_a_leftover(
+    zones: Zones, catalog: Catalog, make_build, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_build()
+    monkeypatch.setattr(release, "PENDING_LEASE_S", 0.5)
+    crashed = audit_candidate(zones, catalog)  # a run that died before its publish step
+    assert crashed is not None
+    started = time.monotonic()
+    again = audit_candidate(zones, catalog)
+    assert again is not None and again["release_id"] != crashed["release_id"]
+    assert 0.2 <= time.monotonic() - started < 5  # waited for the lease, not forever
+    assert "has not published it yet: waiting for it" in caplog.text
+    assert [p.name for p in zones.releases.glob("_tmp-*")] == [f"_tmp-{again['release_id']}"]
+    with pytest.raises(ReleaseError, match="run audit_candidate first"):
+        publish_candidate(zones, crashed["release_id"])
+    assert publish_candidate(zones, again["release_id"])["release_id"] == again["release_id"]
