@@ -225,10 +225,13 @@ def map_columns(entry: DatasetEntry, delivery: Delivery, previous: dict | None =
             name += "_x"
         extra[name] = delivered
 
+    def source_type(delivered: str) -> str:
+        return "DECIMAL" if delivered in delivery.text_numbers else delivery.columns[delivered]
+
     changed = [
-        f"'{name}' ({mapped[name]}: {delivery.columns[mapped[name]]} at the source, {col.type} in the contract)"
+        f"'{name}' ({mapped[name]}: {source_type(mapped[name])} at the source, {col.type} in the contract)"
         for name, col in contract.columns.items()
-        if name in mapped and not type_fits(col.type, delivery.columns[mapped[name]], delivery.typed)
+        if name in mapped and not type_fits(col.type, source_type(mapped[name]), delivery.typed)
     ]
     if changed:
         raise RejectedFile(f"{where}: type change in column {', '.join(changed)}; update the contract "

@@ -77,6 +77,9 @@ class Delivery:
     decimal_comma: bool = False  # text numbers are written "1.234,56"
     typed: bool = False  # True: `columns` are the source's own types (databases); VARCHAR then feeds only text
     flagged: bool = False  # the relation has a `_flag` column
+    # Delivered as VARCHAR, numbers at the source: their exact text (a PostgreSQL `numeric` without precision,
+    # which a double would round). Typed like a DECIMAL for the contract check, parsed as text.
+    text_numbers: frozenset[str] = frozenset()
     places: dict[str, str] = field(default_factory=dict)  # delivered column -> where it sits ("column K"), for messages
     close: Callable[[], None] = _nothing  # releases temp files / connections after landing
     rewind: Callable[[duckdb.DuckDBPyConnection], None] = _no_rewind  # makes `relation` readable again (see above)

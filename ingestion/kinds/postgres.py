@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import duckdb
+
 from ingestion.catalog import DatasetEntry
-from ingestion.connections import ConnectionInfo
+from ingestion.connections import ConnectionInfo, SourceConnectionError
 from ingestion.kinds import LedgerView, Pending
 from ingestion.kinds.relational import (
     Dialect,
+    Plan,
     cursor_text,
     cursor_value,
     duck_ident,
     pending_relational,
     secret_statement,
+    server_source,
     sql_string,
 )
 from ingestion.zones import Zones
@@ -59,13 +63,28 @@ def server_literal(value: object, duck_type: str) -> str:
     return f"CAST({sql_string(text)} AS {pg_type})"
 
 
+def text_numbers(con: duckdb.DuckDBPyConnection, plan: Plan, alias: str, columns: dict[str, str]) -> frozenset[str]:
+    """The DOUBLE columns PostgreSQL calls `numeric`: without precision (or wider than DuckDB's 38 digits),
+    which the scanner reads as a double, losing digits beyond the 15th. One query over the table or
+    query's types: pg_typeof of its columns on a LIMIT 0 (no row is read), outer-joined to one row."""
+    doubles = [name for name, type_ in columns.items() if type_ == "DOUBLE"]
+    types = ", ".join(f"pg_typeof(_z.{quote(name)})::text AS t{index}" for index, name in enumerate(doubles))
+    sql = f"SELECT {types} FROM (SELECT * FROM {server_source(plan)} LIMIT 0) AS _z RIGHT JOIN (SELECT 1) AS _one ON true"
+    try:
+        row = con.execute(f"SELECT * FROM postgres_query({sql_string(alias)}, {sql_string(sql)})").fetchone()
+    except duckdb.Error as exc:
+        raise SourceConnectionError(f"{plan.label}: cannot read the column types: {exc}") from None
+    assert row is not None  # the outer join gives one row
+    return frozenset(name for name, pg_type in zip(doubles, row, strict=True) if pg_type == "numeric")
+
+
 def _libpq_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 DIALECT = Dialect(
     kind="postgres", extension="postgres_scanner", attach=attach, query_function="postgres_query",
-    quote=quote, server_literal=server_literal,
+    quote=quote, server_literal=server_literal, text_numbers=text_numbers,
 )
 
 

@@ -60,6 +60,9 @@ class Dialect:
     # (connection, table, described columns) -> columns with the types the source declares, where the
     # scanner's mapping loses them (SQLite stores decimal(14,2) as REAL and boolean as an integer).
     declared_types: Callable[[ConnectionInfo, str, dict[str, str]], dict[str, str]] | None = None
+    # (probe connection, plan, alias, described columns) -> the DOUBLE columns that are exact numbers at the
+    # source (a PostgreSQL `numeric` without precision): they travel as their text, which loses no digit.
+    text_numbers: Callable[[duckdb.DuckDBPyConnection, Plan, str, dict[str, str]], frozenset[str]] | None = None
 
 
 def extension_path(name: str) -> Path:
@@ -151,10 +154,19 @@ def pending_relational(
 def describe_source(plan: Plan, conn: ConnectionInfo) -> dict[str, str]:
     """Delivered column -> DuckDB type, through the scanner on a connection of its own (reads no rows;
     proves the credentials)."""
+    return probe_columns(plan, conn)[0]
+
+
+def probe_columns(plan: Plan, conn: ConnectionInfo) -> tuple[dict[str, str], frozenset[str]]:
+    """`describe_source`, and the columns to read as their exact text (`Dialect.text_numbers`)."""
     probe = duckdb.connect()
     try:
         alias = _attach(probe, plan, conn)
-        return describe(probe, probe_source(plan, alias), plan, conn)
+        columns = describe(probe, probe_source(plan, alias), plan, conn)
+        find = plan.dialect.text_numbers
+        # Only a DOUBLE can be one: a source without one (the benchmark's) pays no second round trip.
+        as_text = find(probe, plan, alias, columns) if find is not None and "DOUBLE" in columns.values() else frozenset()
+        return columns, as_text
     finally:
         probe.close()
 
@@ -162,19 +174,21 @@ def describe_source(plan: Plan, conn: ConnectionInfo) -> dict[str, str]:
 def read_delivery(plan: Plan) -> Delivery:
     """Connect and describe the delivered columns (this also proves the credentials); the Delivery."""
     conn = get_connection(plan.spec.connection)
-    scanned = describe_source(plan, conn)
+    scanned, as_text = probe_columns(plan, conn)
     columns = scanned
     if plan.spec.table and plan.dialect.declared_types is not None:
         columns = plan.dialect.declared_types(conn, plan.spec.table, scanned)
     casts = {name: type_ for name, type_ in columns.items() if scanned.get(name) != type_}
-    cursor = cursor_filter(plan, columns)
+    columns = {name: "VARCHAR" if name in as_text else type_ for name, type_ in columns.items()}
+    # A text number as cursor is compared as the number it is, on the server.
+    cursor = cursor_filter(plan, {**columns, **dict.fromkeys(as_text, "DECIMAL")})
 
     attached: list[tuple[duckdb.DuckDBPyConnection, str]] = []
 
     def relation(con: duckdb.DuckDBPyConnection) -> str:
         alias = _attach(con, plan, conn)
         attached.append((con, alias))
-        return from_source(plan, alias, columns, casts, cursor)
+        return from_source(plan, alias, columns, casts, cursor, as_text)
 
     def close() -> None:
         while attached:
@@ -187,7 +201,7 @@ def read_delivery(plan: Plan) -> Delivery:
 
     return Delivery(
         label=plan.label, sheet=None, position="record", header_row=None,
-        columns=columns, relation=relation, typed=True, close=close,
+        columns=columns, relation=relation, typed=True, close=close, text_numbers=as_text,
     )
 
 
@@ -251,10 +265,13 @@ def probe_source(plan: Plan, alias: str) -> str:
 
 
 def from_source(plan: Plan, alias: str, columns: dict[str, str], casts: dict[str, str],
-                cursor: CursorFilter | None) -> str:
+                cursor: CursorFilter | None, as_text: frozenset[str] = frozenset()) -> str:
     """The FROM-expression: the delivered columns (cast where the scanner's type is not the declared one),
-    `_source_row`, and the cursor filter. A no-op CAST is left out: it measurably slows the scan."""
+    `_source_row`, and the cursor filter. A no-op CAST is left out: it measurably slows the scan.
+    Columns in `as_text` are cast to text by the server, in one SELECT it runs (for a table too)."""
     dialect = plan.dialect
+    if as_text:
+        return _from_server_select(plan, alias, columns, cursor, as_text)
     select_list = ", ".join([
         *(f"CAST({duck_ident(name)} AS {casts[name]}) AS {duck_ident(name)}" if name in casts else duck_ident(name)
           for name in columns),
@@ -275,6 +292,33 @@ def from_source(plan: Plan, alias: str, columns: dict[str, str], casts: dict[str
         duck_filter = ""
     # Without a server literal (SQLite, a local file) DuckDB filters the query's rows itself.
     return f"(SELECT {select_list} FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)}){duck_filter})"
+
+
+def _from_server_select(plan: Plan, alias: str, columns: dict[str, str], cursor: CursorFilter | None,
+                        as_text: frozenset[str]) -> str:
+    """The FROM-expression over one SELECT on the server that sends the `as_text` columns as their text.
+
+    A table is read through it too (not the scanner's parallel table scan): the scanner would read the
+    column as a double before any cast of DuckDB's could run."""
+    dialect = plan.dialect
+    assert dialect.server_literal is not None  # only a server (PostgreSQL) has text numbers
+    # VARCHAR without a length is PostgreSQL's text.
+    server_sql = "SELECT " + ", ".join(
+        f"CAST(_q.{dialect.quote(name)} AS VARCHAR) AS {dialect.quote(name)}" if name in as_text
+        else f"_q.{dialect.quote(name)}" for name in columns) + f" FROM {server_source(plan)}"
+    if cursor is not None:
+        # Qualified: an output column (a text number) of the same name would win in ORDER BY.
+        key = f"_q.{dialect.quote(cursor.column)}"
+        server_sql += f" WHERE {key} >= {dialect.server_literal(cursor.value, cursor.type)} ORDER BY {key}"
+    select_list = ", ".join([*(duck_ident(name) for name in columns), f"NULL::BIGINT AS {SOURCE_ROW}"])
+    return f"(SELECT {select_list} FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)}))"
+
+
+def server_source(plan: Plan) -> str:
+    """The table or the query in SQL sent to the server, named `_q`."""
+    if plan.spec.table:
+        return ".".join(plan.dialect.quote(part) for part in plan.spec.table.split(".")) + " AS _q"
+    return f"({server_query(plan)}) AS _q"
 
 
 def _table_ref(plan: Plan, alias: str) -> str:
@@ -362,9 +406,7 @@ def change_marker(entry: DatasetEntry) -> list[str]:
             if cursor is None:
                 raise SourceConnectionError(f"{entry.id} ({plan.label}): the cursor column '{plan.cursor}' "
                                             f"is not in the source; found: {', '.join(columns)}")
-            source = (".".join(dialect.quote(part) for part in spec.table.split(".")) if spec.table
-                      else f"({server_query(plan)}) AS _q")
-            server_sql = f"SELECT count(*), max({dialect.quote(cursor)}) FROM {source}"
+            server_sql = f"SELECT count(*), max({dialect.quote(cursor)}) FROM {server_source(plan)}"
             sql = f"SELECT * FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)})"
         else:
             rows = (_table_ref(plan, alias) if spec.table

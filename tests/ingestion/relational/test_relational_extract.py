@@ -252,6 +252,32 @@ def test_a_double_in_a_decimal_column_lands_as_the_source_shows_it(sql_type, pg,
     assert [landed[f"Penduduk {index}"] for index in range(len(values))] == [Decimal(value) for value in values]
 
 
+@pytest.mark.parametrize("source", ["table", "query"])
+def test_a_numeric_without_precision_lands_exact_and_is_quarantined_beyond_the_contract(source, pg, catalog_entry, zones):
+    """A plain `numeric` (a column, or an expression in a query: `tunjangan + 0`) is no double: 19 digits and
+    0.1 + 0.2 land exact; more places than the contract's decimal holds quarantine the row, never rounded."""
+    values = ["12345678901234.56", "1234567890123456789.123456789", "0.3", "0.1234567890123"]
+    table = _penduduk_with_tunjangan(pg, "numeric", values)
+    where = {"table": table} if source == "table" else {
+        "query": f"SELECT nik, nama, tanggal_lahir, tunjangan + 0 AS tunjangan, aktif, urutan, updated_at FROM {table}"}
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", **where))
+
+    [first] = extract_load(entry, zones)
+
+    landed = {row["nama"]: row["tunjangan"] for row in _data(zones, entry, first)}
+    assert landed == {"Penduduk 0": Decimal("12345678901234.56"), "Penduduk 1": Decimal("1234567890123456789.123456789"),
+                      "Penduduk 2": Decimal("0.3")}
+    [bad] = _quarantine(zones, entry, first)
+    assert bad["_column"] == "tunjangan" and bad["tunjangan"] == "0.1234567890123"
+    assert "more than 9 decimal places" in bad["_reason"] and _adds_up(first)
+
+    pg.execute(f"UPDATE {table} SET tunjangan = 0.1 + 0.2, updated_at = '2026-11-05 08:00:00' WHERE nama = 'Penduduk 0'")
+    [second] = extract_load(entry, zones)  # incremental: the cursor filter still reaches the server
+
+    assert [(row["nama"], row["tunjangan"]) for row in _data(zones, entry, second)] == [("Penduduk 0", Decimal("0.3"))]
+    assert _adds_up(second)
+
+
 def test_a_decimal_with_more_places_than_the_contract_holds_is_quarantined_not_rounded(pg, catalog_entry, zones):
     table = _penduduk_with_tunjangan(pg, "numeric(20,12)", ["0.123456789012", "1234.500000000000"])
     entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table, cursor=False))
