@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 3306
 BATCH_ROWS = 10_000  # rows per connectorx batch (its default; 64k batches measured slower to first row)
 SOURCE_ALIAS = "`_src`"  # the table or query in the SELECT sent to the server
+# The time zone of the SELECT: WITA, which has no daylight saving, so a TIMESTAMP arrives as WITA wall time,
+# like a DATETIME (see `server_select`). MariaDB runs the executable comment, MySQL 8 the optimizer hint.
+SESSION_TIME_ZONE = "+08:00"
+WITA_SELECT = (f"/*M!100300 SET STATEMENT time_zone = '{SESSION_TIME_ZONE}' FOR */ "
+               f"SELECT /*+ SET_VAR(time_zone = '{SESSION_TIME_ZONE}') */")
 
 _MYSQL_TYPES = {
     "TIMESTAMP": "DATETIME(6)", "TIMESTAMP WITH TIME ZONE": "DATETIME(6)", "DATE": "DATE",
@@ -145,13 +150,19 @@ def read_column(name: str, duck_type: str) -> ReadColumn:
 
 
 def server_select(plan: Plan, columns: list[ReadColumn], cursor: CursorFilter | None) -> str:
-    """The one SELECT connectorx runs: every column as `read_column` sends it, the cursor filter and order."""
+    """The one SELECT connectorx runs: every column as `read_column` sends it, the cursor filter and order.
+
+    It runs in WITA (`WITA_SELECT`): a TIMESTAMP is an instant the server shows in the session's time zone,
+    which is the server's `time_zone` (often UTC) unless set, and the scanner describes it as a TIMESTAMP
+    without zone, like a DATETIME; in WITA it reads as the wall time every zoneless source timestamp is, the
+    saved cursor compares with it in WITA too, and a query's expression on it (`+ INTERVAL 1 DAY`, `NOW()`)
+    is computed in Paser's time. A DATETIME does not depend on the session."""
     if plan.spec.table:
         source = ".".join(quote(part) for part in plan.spec.table.split("."))
     else:
         source = f"({server_query(plan)})"
     select = ", ".join(f"{column.server} AS {quote(column.name)}" for column in columns)
-    sql = f"SELECT {select} FROM {source} AS {SOURCE_ALIAS}"
+    sql = f"{WITA_SELECT} {select} FROM {source} AS {SOURCE_ALIAS}"
     if cursor is not None:
         # Qualified: the select list's aliases (texts for dates and decimals) would win in ORDER BY.
         key = f"{SOURCE_ALIAS}.{quote(cursor.column)}"

@@ -10,6 +10,7 @@ import textwrap
 from decimal import Decimal
 
 import pyarrow.parquet as pq
+import pytest
 
 from ingestion.connections import parse_connection
 from ingestion.extract import extract_load
@@ -162,3 +163,36 @@ def test_the_connectorx_uri_carries_encoded_credentials():
     assert conn.password == "R4h@s/ia:x"
     assert connectorx_uri(conn) == "mysql://baca%40simpeg:R4h%40s%2Fia%3Ax@db.paser.go.id:3307/simpeg"
     assert connectorx_uri(parse_connection("x", "mysql://root@127.0.0.1/test")) == "mysql://root@127.0.0.1:3306/test"
+
+
+@pytest.mark.parametrize("source", ["table", "query"])
+def test_a_timestamp_column_lands_as_its_instant_whatever_the_server_time_zone(source, maria, catalog_entry, zones):
+    """A MySQL TIMESTAMP is an instant the server shows in the session's time zone (this server's is UTC); DATETIME
+    is the wall clock as written (WITA). Both land right, and an incremental run on the TIMESTAMP reads on from it."""
+    table = maria.table("penduduk")
+    maria.execute(f"CREATE TABLE {table} (nik varchar(16) NOT NULL, nama varchar(100), tanggal_lahir date, "
+                  "tunjangan decimal(14,2), aktif boolean, urutan bigint, updated_at timestamp(6) NULL, "
+                  "dicatat_pada datetime, PRIMARY KEY (nik))")
+    # FROM_UNIXTIME: the instant, whatever time zone the writing session has. 1793491200 is 2026-11-01 00:00 UTC.
+    maria.execute(f"INSERT INTO {table} VALUES "
+                  "('6401010101900001', 'Siti Aminah', NULL, 1.00, 1, 1, FROM_UNIXTIME(1793491200.25), '2026-11-01 08:00:00'), "
+                  "('6401020202850002', 'Budi Santoso', NULL, 2.00, 1, 2, FROM_UNIXTIME(1793494800), '2026-11-01 09:00:00')")
+    where = {"table": table} if source == "table" else {"query": f"SELECT * FROM {table}"}
+    entry = catalog_entry(penduduk_yaml("mysql", "simpeg", **where).replace(
+        "    contract:\n", "    contract:\n      on_new_column: evolve\n"))
+
+    [first] = extract_load(entry, zones)
+
+    rows = {row["nama"]: row for row in pq.read_table(batch_dir(zones, entry, first["batch_id"]) / "data.parquet").to_pylist()}
+    assert rows["Siti Aminah"]["updated_at"] == dt.datetime(2026, 11, 1, 0, 0, 0, 250000, tzinfo=UTC)
+    assert rows["Budi Santoso"]["updated_at"] == dt.datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+    assert rows["Siti Aminah"]["dicatat_pada"] == "2026-11-01 08:00:00"  # an evolved column: text, as the server wrote it
+    assert dt.datetime.fromisoformat(first["cursor_after"]) == dt.datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+
+    maria.execute(f"INSERT INTO {table} VALUES "
+                  "('6401030303700003', 'Rahmat Hidayat', NULL, 3.00, 1, 3, FROM_UNIXTIME(1793498400), NULL)")
+    [second] = extract_load(entry, zones)
+
+    assert (second["rows_in"], second["rows_loaded"], second["rows_deduplicated"]) == (2, 1, 1)
+    [new] = pq.read_table(batch_dir(zones, entry, second["batch_id"]) / "data.parquet").to_pylist()
+    assert new["updated_at"] == dt.datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
