@@ -44,9 +44,9 @@ from ingestion.kinds.relational import (
     cursor_filter,
     cursor_text,
     cursor_value,
-    describe_source,
     duck_ident,
     pending_relational,
+    probe_source_columns,
     secret_statement,
     server_query,
     sql_string,
@@ -166,7 +166,9 @@ def server_select(plan: Plan, columns: list[ReadColumn], cursor: CursorFilter | 
     if cursor is not None:
         # Qualified: the select list's aliases (texts for dates and decimals) would win in ORDER BY.
         key = f"{SOURCE_ALIAS}.{quote(cursor.column)}"
-        sql += f" WHERE {key} >= {server_literal(cursor.value, cursor.type)} ORDER BY {key}"
+        predicate = cursor.predicate(key, server_literal)
+        sql += f" WHERE {predicate}" if predicate else ""
+        sql += f" ORDER BY {key}" if cursor.value is not None else ""
     return sql
 
 
@@ -182,9 +184,12 @@ def connectorx_uri(conn: ConnectionInfo) -> str:
 def read_delivery(plan: Plan) -> Delivery:
     """Describe the source (this also proves the credentials); the Delivery, which reads when landed."""
     conn = get_connection(plan.spec.connection)
-    described = describe_source(plan, conn)
+    probe = probe_source_columns(plan, conn)
+    described = probe.columns
     columns = [read_column(name, type_) for name, type_ in described.items()]
-    select = server_select(plan, columns, cursor_filter(plan, described))
+    cursor = cursor_filter(plan, described, probe.null_cursor)
+    null_cursor = cursor if cursor is not None and cursor.nulls else None  # its rows are read and flagged
+    select = server_select(plan, columns, cursor)
     opened: list[tuple[duckdb.DuckDBPyConnection, str, ArrowSpool]] = []
 
     def relation(con: duckdb.DuckDBPyConnection) -> str:
@@ -194,7 +199,7 @@ def read_delivery(plan: Plan) -> Delivery:
         con.register(name, spool.reader().__arrow_c_stream__())  # a capsule: a reader object makes DuckDB import pandas
         sent = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {duck_ident(name)}").fetchall()}
         spool.start()
-        return from_stream(name, columns, sent)
+        return from_stream(name, columns, sent, null_cursor)
 
     def rewind(con: duckdb.DuckDBPyConnection) -> None:
         for owner, name, spool in opened:
@@ -212,7 +217,8 @@ def read_delivery(plan: Plan) -> Delivery:
 
     return Delivery(
         label=plan.label, sheet=None, position="record", header_row=None, columns=described,
-        relation=relation, typed=True, flagged=any(column.checked for column in columns), close=close, rewind=rewind,
+        relation=relation, typed=True, flagged=null_cursor is not None or any(column.checked for column in columns),
+        close=close, rewind=rewind,
     )
 
 
@@ -233,11 +239,12 @@ def _start(plan: Plan, conn: ConnectionInfo, select: str) -> ArrowSpool:
     return ArrowSpool(batches, Path(name), plan.label)
 
 
-def from_stream(name: str, columns: list[ReadColumn], sent: dict[str, str]) -> str:
+def from_stream(name: str, columns: list[ReadColumn], sent: dict[str, str], null_cursor: CursorFilter | None = None) -> str:
     """The FROM-expression over the registered stream: each column as its described type (`sent`: the
-    types it arrives in), `_source_row`, and `_flag` for values that do not convert."""
+    types it arrives in), `_source_row`, and `_flag` for values that do not convert and, with `null_cursor`,
+    for rows without a cursor value."""
     select: list[str] = []
-    flags: list[str] = []
+    flags: list[str] = [null_cursor.flag(duck_ident(null_cursor.column))] if null_cursor is not None else []
     for column in columns:
         value = duck_ident(column.name)
         arrived = sent[column.name]

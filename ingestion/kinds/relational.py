@@ -25,7 +25,7 @@ import importlib.util
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -116,6 +116,8 @@ class Plan:
     dialect: Dialect
     cursor: str | None  # the cursor column (catalog `cursor`)
     cursor_from: object | None  # ledger.cursor_before: read rows with cursor >= this
+    null_cursor_before: dict | None = None  # the latest batch's `source.null_cursor` (see `NullCursor`)
+    found: dict[str, object] = field(default_factory=dict)  # what the read found, added to the `source` block
 
     @property
     def label(self) -> str:
@@ -146,19 +148,60 @@ def pending_relational(
     spec = entry.spec.source
     assert isinstance(spec, RelationalSource)
     cursor_from = ledger.cursor_before if entry.spec.cursor else None
-    plan = Plan(entry, spec, dialect, entry.spec.cursor, cursor_from)
+    null_cursor_before = ((ledger.latest or {}).get("source") or {}).get("null_cursor") if entry.spec.cursor else None
+    plan = Plan(entry, spec, dialect, entry.spec.cursor, cursor_from, null_cursor_before)
     reader = read or read_delivery
-    yield Pending(source=plan.source_block(), read=lambda: reader(plan))
+    source = plan.source_block()
+
+    def read_now() -> Delivery:
+        delivery = reader(plan)
+        source.update(plan.found)  # known only once connected: the manifest's source block carries it
+        return delivery
+
+    yield Pending(source=source, read=read_now)
 
 
 def describe_source(plan: Plan, conn: ConnectionInfo) -> dict[str, str]:
     """Delivered column -> DuckDB type, through the scanner on a connection of its own (reads no rows;
     proves the credentials)."""
-    return probe_columns(plan, conn)[0]
+    return probe_source_columns(plan, conn).columns
 
 
-def probe_columns(plan: Plan, conn: ConnectionInfo) -> tuple[dict[str, str], frozenset[str]]:
-    """`describe_source`, and the columns to read as their exact text (`Dialect.text_numbers`)."""
+@dataclass(frozen=True)
+class NullCursor:
+    """The rows whose cursor is NULL, which `>=` never reads: how many, and an order-free hash of their keys.
+
+    An incremental run reads them (and quarantines them, `NULL_CURSOR_REASON`) when they differ from what the
+    latest batch saw (its `source.null_cursor`): in the first run, and after one was added, removed or given a
+    value. Then all of them are quarantined again, so the latest such batch lists every row still without a
+    cursor; a run that finds them as they were reads only `>=`, and the quarantine does not grow run by run.
+    """
+
+    rows: int
+    keys_hash: str | None
+
+    def block(self) -> dict[str, object]:
+        return {"rows": self.rows, "keys_hash": self.keys_hash}
+
+    def read_again(self, before: dict | None) -> bool:
+        return self.rows > 0 and self.block() != before
+
+
+NULL_CURSOR_REASON = "no value in cursor column '{}': an incremental load cannot tell when it changed"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the probe connection found: the described columns, the text numbers, the NULL-cursor rows."""
+
+    columns: dict[str, str]  # delivered column -> DuckDB type, as the scanner describes it
+    as_text: frozenset[str]  # `Dialect.text_numbers`
+    null_cursor: NullCursor | None  # None without a cursor
+
+
+def probe_source_columns(plan: Plan, conn: ConnectionInfo) -> Probe:
+    """`describe_source`, the columns to read as their exact text (`Dialect.text_numbers`) and, with a cursor,
+    the rows whose cursor is NULL (`NullCursor`)."""
     probe = duckdb.connect()
     try:
         alias = _attach(probe, plan, conn)
@@ -166,22 +209,48 @@ def probe_columns(plan: Plan, conn: ConnectionInfo) -> tuple[dict[str, str], fro
         find = plan.dialect.text_numbers
         # Only a DOUBLE can be one: a source without one (the benchmark's) pays no second round trip.
         as_text = find(probe, plan, alias, columns) if find is not None and "DOUBLE" in columns.values() else frozenset()
-        return columns, as_text
+        null_cursor = _null_cursor(probe, plan, alias, conn, columns) if plan.cursor else None
+        return Probe(columns, as_text, null_cursor)
     finally:
         probe.close()
+
+
+def _null_cursor(con: duckdb.DuckDBPyConnection, plan: Plan, alias: str, conn: ConnectionInfo,
+                 columns: dict[str, str]) -> NullCursor | None:
+    """Count and hash the keys of the rows with a NULL cursor, on the server (None: the cursor is not delivered,
+    which `cursor_filter` refuses)."""
+    cursor = delivered_cursor(plan, columns)
+    if cursor is None:
+        return None
+    folded = {name.casefold(): name for name in columns}
+    keys = [folded[key.casefold()] for key in plan.entry.spec.primary_key if key.casefold() in folded]
+    quote = plan.dialect.quote
+    server_sql = (f"SELECT {', '.join(f'_q.{quote(key)}' for key in keys) or '1 AS _one'} FROM {server_source(plan)} "
+                  f"WHERE _q.{quote(cursor)} IS NULL")
+    hashed = f"sum(hash({', '.join(duck_ident(key) for key in keys)})::HUGEINT)::VARCHAR" if keys else "NULL::VARCHAR"
+    try:
+        row = con.execute(f"SELECT count(*), {hashed} FROM "
+                          f"{plan.dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)})").fetchone()
+    except duckdb.Error as exc:
+        raise SourceConnectionError(
+            f"{plan.label}: cannot count the rows without a cursor value: {conn.mask(str(exc))}"
+        ) from None
+    assert row is not None  # an aggregate gives one row
+    return NullCursor(int(row[0]), row[1])
 
 
 def read_delivery(plan: Plan) -> Delivery:
     """Connect and describe the delivered columns (this also proves the credentials); the Delivery."""
     conn = get_connection(plan.spec.connection)
-    scanned, as_text = probe_columns(plan, conn)
+    probe = probe_source_columns(plan, conn)
+    scanned, as_text = probe.columns, probe.as_text
     columns = scanned
     if plan.spec.table and plan.dialect.declared_types is not None:
         columns = plan.dialect.declared_types(conn, plan.spec.table, scanned)
     casts = {name: type_ for name, type_ in columns.items() if scanned.get(name) != type_}
     columns = {name: "VARCHAR" if name in as_text else type_ for name, type_ in columns.items()}
     # A text number as cursor is compared as the number it is, on the server.
-    cursor = cursor_filter(plan, {**columns, **dict.fromkeys(as_text, "DECIMAL")})
+    cursor = cursor_filter(plan, {**columns, **dict.fromkeys(as_text, "DECIMAL")}, probe.null_cursor)
 
     attached: list[tuple[duckdb.DuckDBPyConnection, str]] = []
 
@@ -202,6 +271,7 @@ def read_delivery(plan: Plan) -> Delivery:
     return Delivery(
         label=plan.label, sheet=None, position="record", header_row=None,
         columns=columns, relation=relation, typed=True, close=close, text_numbers=as_text,
+        flagged=cursor is not None and cursor.nulls,
     )
 
 
@@ -231,23 +301,42 @@ def describe(con: duckdb.DuckDBPyConnection, select: str, plan: Plan, conn: Conn
 
 @dataclass(frozen=True)
 class CursorFilter:
-    """`<column> >= <saved cursor>`, typed like the column as delivered."""
+    """`<column> >= <saved cursor>`, typed like the column as delivered; and whether the rows with a NULL
+    cursor are read too (then flagged: `NULL_CURSOR_REASON`) or left out (see `NullCursor`)."""
 
     column: str  # the cursor column as the source spells it
     type: str  # its DuckDB type
-    value: object  # ledger.cursor_before
+    value: object | None  # ledger.cursor_before (None: the first run)
+    nulls: bool = False  # read (and flag) the rows with a NULL cursor
+
+    def predicate(self, key: str, literal: Callable[[object, str], str]) -> str:
+        """SQL: which rows this run reads ('' for all); `key` is the column, `literal` types the saved cursor."""
+        if self.value is None:
+            return "" if self.nulls else f"{key} IS NOT NULL"
+        at_or_after = f"{key} >= {literal(self.value, self.type)}"
+        return f"({at_or_after} OR {key} IS NULL)" if self.nulls else at_or_after
+
+    def flag(self, key: str) -> str:
+        """SQL: the `_flag` line of a row with a NULL cursor (NULL for any other row)."""
+        reason = NULL_CURSOR_REASON.format(self.column)
+        return f"CASE WHEN {key} IS NULL THEN {sql_string(f'{self.column}: {reason}')} END"
 
 
-def cursor_filter(plan: Plan, columns: dict[str, str]) -> CursorFilter | None:
-    """The incremental predicate of this run (None for a snapshot or a first run)."""
+def cursor_filter(plan: Plan, columns: dict[str, str], null_cursor: NullCursor | None = None) -> CursorFilter | None:
+    """The incremental predicate of this run (None for a snapshot, or a first run without NULL cursors).
+
+    Records `null_cursor` in `plan.found` (the manifest's `source.null_cursor`)."""
     if plan.cursor is None:
         return None
     delivered = delivered_cursor(plan, columns)
     if delivered is None:
         raise RejectedFile(f"{plan.label}: the cursor column '{plan.cursor}' is not delivered; found: {', '.join(columns)}")
-    if plan.cursor_from is None:
-        return None
-    return CursorFilter(delivered, columns[delivered], plan.cursor_from)
+    if null_cursor is None or null_cursor.rows == 0:
+        if null_cursor is not None:
+            plan.found["null_cursor"] = null_cursor.block()
+        return None if plan.cursor_from is None else CursorFilter(delivered, columns[delivered], plan.cursor_from)
+    plan.found["null_cursor"] = null_cursor.block()
+    return CursorFilter(delivered, columns[delivered], plan.cursor_from, null_cursor.read_again(plan.null_cursor_before))
 
 
 def delivered_cursor(plan: Plan, columns: dict[str, str]) -> str | None:
@@ -276,19 +365,20 @@ def from_source(plan: Plan, alias: str, columns: dict[str, str], casts: dict[str
         *(f"CAST({duck_ident(name)} AS {casts[name]}) AS {duck_ident(name)}" if name in casts else duck_ident(name)
           for name in columns),
         f"NULL::BIGINT AS {SOURCE_ROW}",
+        *([f"{cursor.flag(duck_ident(cursor.column))} AS _flag"] if cursor is not None and cursor.nulls else []),
     ])
     duck_filter = ""
     if cursor is not None:
         column = duck_ident(cursor.column)
-        duck_filter = f" WHERE {column} >= {duck_literal(cursor.value, cursor.type)} ORDER BY {column}"
+        duck_filter = _where(cursor.predicate(column, duck_literal), column, cursor)
     if plan.spec.table:  # the scanners push the filter (and for MySQL the ORDER BY) down to the server
         return f"(SELECT {select_list} FROM {_table_ref(plan, alias)}{duck_filter})"
 
     server_sql = server_query(plan)
     if cursor is not None and dialect.server_literal is not None:
-        column = dialect.quote(cursor.column)
-        server_sql = (f"SELECT * FROM ({server_sql}) AS _q WHERE {column} >= "
-                      f"{dialect.server_literal(cursor.value, cursor.type)} ORDER BY {column}")
+        column = f"_q.{dialect.quote(cursor.column)}"
+        where = _where(cursor.predicate(column, dialect.server_literal), column, cursor)
+        server_sql = f"SELECT * FROM ({server_sql}) AS _q{where}"
         duck_filter = ""
     # Without a server literal (SQLite, a local file) DuckDB filters the query's rows itself.
     return f"(SELECT {select_list} FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)}){duck_filter})"
@@ -309,9 +399,18 @@ def _from_server_select(plan: Plan, alias: str, columns: dict[str, str], cursor:
     if cursor is not None:
         # Qualified: an output column (a text number) of the same name would win in ORDER BY.
         key = f"_q.{dialect.quote(cursor.column)}"
-        server_sql += f" WHERE {key} >= {dialect.server_literal(cursor.value, cursor.type)} ORDER BY {key}"
-    select_list = ", ".join([*(duck_ident(name) for name in columns), f"NULL::BIGINT AS {SOURCE_ROW}"])
+        server_sql += _where(cursor.predicate(key, dialect.server_literal), key, cursor)
+    select_list = ", ".join([
+        *(duck_ident(name) for name in columns), f"NULL::BIGINT AS {SOURCE_ROW}",
+        *([f"{cursor.flag(duck_ident(cursor.column))} AS _flag"] if cursor is not None and cursor.nulls else []),
+    ])
     return f"(SELECT {select_list} FROM {dialect.query_function}({sql_string(alias)}, {sql_string(server_sql)}))"
+
+
+def _where(predicate: str, key: str, cursor: CursorFilter) -> str:
+    """` WHERE <predicate> ORDER BY <key>`; ordered only from a saved cursor, as the rows it reads come."""
+    where = f" WHERE {predicate}" if predicate else ""
+    return f"{where} ORDER BY {key}" if cursor.value is not None else where
 
 
 def server_source(plan: Plan) -> str:

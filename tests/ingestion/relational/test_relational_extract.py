@@ -13,7 +13,14 @@ import ingestion.landing
 from ingestion.errors import RejectedFile
 from ingestion.extract import extract_load
 from ingestion.ledger import batch_dir, committed_batches, dataset_dir
-from tests.ingestion.relational.conftest import PENDUDUK_ROWS, insert_rows, penduduk_sqlite, penduduk_yaml
+from tests.ingestion.relational.conftest import (
+    PENDUDUK_MYSQL,
+    PENDUDUK_PG,
+    PENDUDUK_ROWS,
+    insert_rows,
+    penduduk_sqlite,
+    penduduk_yaml,
+)
 
 UTC = dt.UTC
 
@@ -337,3 +344,60 @@ def test_a_date_cursor_reads_on_from_the_saved_day(server_name, source, request,
 
     assert second["cursor_after"] == "1991-05-05" and second["rows_deduplicated"] == 1
     assert sorted(row["nama"] for row in _data(zones, entry, second)) == ["Andi Saputra", "Dewi Lestari"]
+
+
+NULL_CURSOR_REASON = "no value in cursor column 'updated_at': an incremental load cannot tell when it changed"
+
+
+@pytest.mark.parametrize(("server_name", "source"), [("pg", "table"), ("maria", "table"), ("pg", "query"), ("maria", "query")])
+def test_rows_without_a_cursor_value_are_quarantined_once_not_lost(server_name, source, request, catalog_entry, zones):
+    """`>=` never reads a NULL cursor: such rows are quarantined naming the cursor, in the first run and again only
+    when the set of them changes (a run that finds them as they were adds no batch), never silently skipped."""
+    server = request.getfixturevalue(server_name)
+    table = server.table("penduduk")
+    template = PENDUDUK_PG if server.kind == "postgres" else PENDUDUK_MYSQL
+    server.execute(template.format(name=table, nik_null="").replace(" NOT NULL, PRIMARY KEY", ", PRIMARY KEY"))
+    undated = [("6401070707800007", "Tanpa Waktu", "1980-07-07", "4.00", True, 7, None),
+               ("6401080808750008", "Tanpa Waktu Juga", None, "5.00", False, 8, None)]
+    insert_rows(server, table, [*PENDUDUK_ROWS, *undated])
+    connection = "siak" if server.kind == "postgres" else "simpeg"
+    where = {"table": table} if source == "table" else {"query": f"SELECT * FROM {table}"}
+    entry = catalog_entry(penduduk_yaml(server.kind, connection, **where))
+
+    [first] = extract_load(entry, zones)
+
+    assert (first["rows_in"], first["rows_loaded"], first["rows_quarantined"]) == (5, 3, 2) and _adds_up(first)
+    assert first["source"]["null_cursor"]["rows"] == 2
+    bad = {row["nama"]: row for row in _quarantine(zones, entry, first)}
+    assert set(bad) == {"Tanpa Waktu", "Tanpa Waktu Juga"}
+    assert bad["Tanpa Waktu"]["_column"] == "updated_at" and NULL_CURSOR_REASON in bad["Tanpa Waktu"]["_reason"]
+    assert extract_load(entry, zones) == []  # the same rows without a cursor: not quarantined again
+
+    insert_rows(server, table, [("6401090909700009", "Baru Tanpa Waktu", None, "6.00", True, 9, None),
+                                ("6401101010650010", "Baru", None, "7.00", True, 10, "2026-11-04 08:00:00")])
+    [second] = extract_load(entry, zones)
+
+    assert [row["nama"] for row in _data(zones, entry, second)] == ["Baru"] and _adds_up(second)
+    # The set changed: it is quarantined whole again, so the latest batch shows every row still without a cursor.
+    assert {row["nama"] for row in _quarantine(zones, entry, second)} == {"Tanpa Waktu", "Tanpa Waktu Juga", "Baru Tanpa Waktu"}
+
+    server.execute(f"UPDATE {table} SET updated_at = '2026-11-05 08:00:00' WHERE nama = 'Tanpa Waktu'")
+    [third] = extract_load(entry, zones)
+
+    assert [row["nama"] for row in _data(zones, entry, third)] == ["Tanpa Waktu"] and _adds_up(third)
+    assert {row["nama"] for row in _quarantine(zones, entry, third)} == {"Tanpa Waktu Juga", "Baru Tanpa Waktu"}
+    assert extract_load(entry, zones) == []
+
+
+def test_sqlite_rows_without_a_cursor_value_are_quarantined_once(tmp_path, catalog_entry, zones, monkeypatch):
+    rows = [*PENDUDUK_ROWS, ("6401070707800007", "Tanpa Waktu", "1980-07-07", "4.00", True, 7, None)]
+    path = penduduk_sqlite(tmp_path / "siak.db", rows)
+    monkeypatch.setenv("AIRFLOW_CONN_SIAK_LOKAL", f"sqlite:///{path}")
+    entry = catalog_entry(penduduk_yaml("sqlite", "siak_lokal", table="penduduk"))
+
+    [first] = extract_load(entry, zones)
+
+    assert (first["rows_in"], first["rows_loaded"], first["rows_quarantined"]) == (4, 3, 1) and _adds_up(first)
+    [bad] = _quarantine(zones, entry, first)
+    assert bad["nama"] == "Tanpa Waktu" and NULL_CURSOR_REASON in bad["_reason"]
+    assert extract_load(entry, zones) == []
