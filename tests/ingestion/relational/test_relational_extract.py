@@ -285,6 +285,19 @@ def test_a_numeric_without_precision_lands_exact_and_is_quarantined_beyond_the_c
     assert _adds_up(second)
 
 
+def test_a_numeric_without_precision_as_cursor_is_compared_as_a_number_on_the_server(pg, catalog_entry, zones):
+    """It travels as text, but the saved cursor is compared with the column as a number: 10 comes after 9."""
+    table = _penduduk_with_tunjangan(pg, "numeric", ["9", "1.5"])
+    entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table).replace("cursor: updated_at", "cursor: tunjangan"))
+    [first] = extract_load(entry, zones)
+    assert first["rows_loaded"] == 2 and Decimal(first["cursor_after"]) == Decimal("9")
+
+    insert_rows(pg, table, [("6401010101900009", "Sepuluh", None, "10", True, 9, "2026-11-01 08:00:00")])
+    [second] = extract_load(entry, zones)
+
+    assert [row["nama"] for row in _data(zones, entry, second)] == ["Sepuluh"] and second["rows_deduplicated"] == 1
+
+
 def test_a_decimal_with_more_places_than_the_contract_holds_is_quarantined_not_rounded(pg, catalog_entry, zones):
     table = _penduduk_with_tunjangan(pg, "numeric(20,12)", ["0.123456789012", "1234.500000000000"])
     entry = catalog_entry(penduduk_yaml("postgres", "siak", table=table, cursor=False))
