@@ -1,7 +1,9 @@
 """`source.kind: postgres`: a table or query in an agency's PostgreSQL, read by DuckDB's postgres scanner.
 
 The scanner reads a table in parallel ctid ranges with the cursor predicate pushed down, over one
-exported snapshot (REPEATABLE READ), in binary COPY: about 1M rows/s here, with exact types.
+exported snapshot (REPEATABLE READ), in binary COPY: about 1M rows/s here, with exact types. A table
+with a `numeric` without precision is read by one SELECT on the server instead, which sends that column as
+its text (`text_numbers`): the scanner reads it as a double.
 """
 
 from __future__ import annotations

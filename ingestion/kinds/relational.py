@@ -11,7 +11,9 @@ connectorx instead (`ingestion.kinds.mysql`, `pending_relational(..., read=...)`
 
 Types stay native (decimal(14,2), date, timestamp, boolean...) and are cast explicitly to what the
 source declares (`Delivery.typed`), so the core can refuse a type change at the source (a NIK column
-that became an integer) naming the column.
+that became an integer) naming the column. A number the scanner would read as a double though the source
+holds it exact (a PostgreSQL `numeric` without precision) travels as its text (`Dialect.text_numbers`).
+With a cursor, the rows whose cursor is NULL, which `>=` never reads, are quarantined (`NullCursor`).
 Credentials come from the Airflow connection, through a temporary DuckDB secret, so the password
 never appears in an ATTACH string, in `duckdb_databases()` or in a message.
 """
