@@ -138,10 +138,15 @@ def make_penduduk_build(zones: Zones, rows: list[dict]) -> Path:
     """A synthetic build (tests/publication/synthetic_build.py) that also holds the penduduk mart."""
     n = next(BUILDS)
     build = write_build(zones, mart_table(), f"20261127T1{n:05d}Z-{n:08x}")
-    mart = build / "marts" / f"{MODEL}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), mart)
+    return add_mart(build, MODEL, pa.Table.from_pylist(rows, schema=SCHEMA))
+
+
+def add_mart(build: Path, model: str, table: pa.Table) -> Path:
+    """Write `table` as the build's exported mart `model` and list it in its build.json."""
+    mart = build / "marts" / f"{model}.parquet"
+    pq.write_table(table, mart)
     info = json.loads((build / "build.json").read_text())
-    info["marts"][MODEL] = {"rows": len(rows), "sha256": sha256_file(mart)}
+    info["marts"][model] = {"rows": table.num_rows, "sha256": sha256_file(mart)}
     (build / "build.json").write_text(json.dumps(info))
     return build
 
@@ -285,12 +290,7 @@ def make_imunisasi_build(zones: Zones, lengkap: dict[int, int]) -> Path:
         )  # fmt: skip
     types = {"jumlah_sasaran": pa.int64(), "jumlah_imunisasi_lengkap": pa.int64(), "persen_cakupan": pa.decimal128(5, 2)}
     schema = pa.schema([(name, types.get(name, pa.int32() if name == "tahun" else pa.string())) for name in rows[0]])
-    mart = build / "marts" / f"{IMUNISASI}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), mart)
-    info = json.loads((build / "build.json").read_text())
-    info["marts"][IMUNISASI] = {"rows": len(rows), "sha256": sha256_file(mart)}
-    (build / "build.json").write_text(json.dumps(info))
-    return build
+    return add_mart(build, IMUNISASI, pa.Table.from_pylist(rows, schema=schema))
 
 
 def test_a_small_number_of_children_not_immunised_is_suppressed(zones: Zones, imunisasi_catalog: Catalog) -> None:
