@@ -13,7 +13,16 @@ from ingestion.errors import RejectedFile
 from ingestion.extract import extract_load
 from ingestion.kinds import file as file_kind
 from ingestion.ledger import batch_dir, committed_batches, rejections
+from ingestion.zones import Zones
 from tests.ingestion.drops import age, with_changes
+
+
+def drop_csv(zones: Zones, lines: list[str], *, newline: str = "\n", encoding: str = "utf-8") -> Path:
+    """Drop Disdik's school list as disdik/sekolah_2019.csv, settled: `lines` joined and ended by `newline`."""
+    path = zones.drop("disdik") / "sekolah_2019.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes((newline.join(lines) + newline).encode(encoding))
+    return age(path)
 
 
 def test_only_matching_regular_files_inside_the_folder(zones, sekolah, drop_workbook, tmp_path, caplog) -> None:
@@ -70,10 +79,7 @@ def test_csv_delivery_with_bom_and_semicolons(zones, sekolah, sekolah_rows) -> N
         lines.append(";".join([row["npsn"], row["nama_sekolah"], row["bentuk"], row["status"], row["kode_kec_kemdikbud"],
                                row["kecamatan"], row["alamat_jalan"], row["lintang"], row["bujur"], "2019"]))
     lines[2] = lines[2].replace(sekolah_rows[1]["npsn"], "3.04E+07", 1)
-    path = zones.drop("disdik") / "sekolah_2019.csv"
-    path.parent.mkdir(parents=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
-    age(path)
+    drop_csv(zones, lines, encoding="utf-8-sig")
     [manifest] = extract_load(csv_entry, zones)
     assert (manifest["rows_in"], manifest["rows_loaded"], manifest["rows_quarantined"], manifest["header_row"]) == (4, 3, 1, 1)
     assert manifest["source"]["sheet"] is None
@@ -111,10 +117,7 @@ def test_csv_windows_1252_with_indonesian_names(zones, sekolah, sekolah_rows) ->
     for row, name in zip(sekolah_rows[:2], names, strict=True):
         lines.append(";".join([row["npsn"], name, row["bentuk"], row["status"], row["kode_kec_kemdikbud"], row["kecamatan"],
                                row["alamat_jalan"], row["lintang"], row["bujur"], "2019"]))
-    path = zones.drop("disdik") / "sekolah_2019.csv"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
-    age(path)
+    drop_csv(zones, lines, newline="\r\n", encoding="cp1252")
     [manifest] = extract_load(csv_entry, zones)
     assert (manifest["rows_in"], manifest["rows_loaded"], manifest["header_row"]) == (2, 2, 3)
     data = pq.read_table(batch_dir(zones, csv_entry, manifest["batch_id"]) / "data.parquet")
@@ -217,10 +220,7 @@ def test_csv_from_excel_with_a_header_cell_over_two_lines(zones, sekolah) -> Non
     lines = ['NPSN;"Nama\nSekolah";Bentuk;Status;Kode Kec;Kecamatan;Alamat;Lintang;Bujur;Tahun',
              "30404588;SD NEGERI 1;SD;N;160101;Batu Sopang;Jl. Poros;;;2019",
              '30404589;SD NEGERI 2;SD;S;160101;Batu Sopang;"Jl. Poros\nRT 03";;;2019']
-    path = zones.drop("disdik") / "sekolah_2019.csv"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
-    age(path)
+    drop_csv(zones, lines, newline="\r\n", encoding="utf-8-sig")
     [manifest] = extract_load(entry, zones)
     assert (manifest["rows_in"], manifest["rows_loaded"], manifest["header_row"]) == (2, 2, 1)
     data = pq.read_table(batch_dir(zones, entry, manifest["batch_id"]) / "data.parquet")
@@ -237,10 +237,7 @@ def test_line_numbers_count_the_line_breaks_inside_quoted_values(zones, sekolah,
              '30404588;SD NEGERI 1;SD;N;160101;Batu Sopang;"Jl. Poros', "RT 01", 'Gang 2";;;2019',
              "30404589;SD NEGERI 2;SD;S;160101;Batu Sopang;Jl. Poros;;;2019",
              "3040459X;SD NEGERI 3;SD;N;160101;Batu Sopang;Jl. Poros;;;2019"]
-    path = zones.drop("disdik") / "sekolah_2019.csv"
-    path.parent.mkdir(parents=True)
-    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
-    age(path)
+    drop_csv(zones, lines, newline=newline)
     [manifest] = extract_load(entry, zones)
     assert (manifest["rows_loaded"], manifest["rows_quarantined"], manifest["header_row"]) == (2, 1, 3)
     folder = batch_dir(zones, entry, manifest["batch_id"])
